@@ -1,0 +1,59 @@
+"""Home: what the lab is, the three recurrences, and which page answers which seed problem."""
+
+import streamlit as st
+
+from dashboard import plots, widgets
+from dashboard.site import PAGES
+
+shared = widgets.shared()
+
+st.title("Recurrence Lab")
+st.markdown(
+    "Three recurrences, each **run forward**, **differentiated backward**, and (the last one) "
+    "**inverted exactly**. Every equation shown here is checked numerically; where the "
+    "homework solution this lab grew from (the *seed*) is wrong, the page shows the seed's "
+    "version, the corrected one, and the evidence."
+)
+
+widgets.chart(plots.recurrence_overview(), {
+    "recurrence": ["through time", "through a grid", "through training"],
+    "state": ["LSTM h(t), c(t)", "MDRNN h(i, j)", "momentum SGD s = (p, θ)"],
+    "sequential steps": ["T", "G² cell by cell, 2G−1 by anti-diagonals", "K, and K back"],
+}, "overview")
+
+st.subheader("The three recurrences")
+cols = st.columns(3)
+cols[0].markdown(
+    "**Through time.** An LSTM carries $h^{(t)}, c^{(t)}$ along a sequence. Backpropagation "
+    "through time sends the adjoints $\\overline{h^{(t)}}, \\overline{c^{(t)}}$ back along the "
+    "same chain (seed problems 1 and 2)."
+)
+cols[1].markdown(
+    "**Through a grid.** A multi-dimensional RNN computes $h^{(i,j)}$ from its west and north "
+    "neighbours: $G^2$ steps cell by cell, or $2G-1$ steps sweeping anti-diagonals "
+    "(seed problems 3, 4 and 5)."
+)
+cols[2].markdown(
+    "**Through training.** Momentum SGD maps $s^{(k)} = (p^{(k)}, \\theta^{(k)})$ to "
+    "$s^{(k+1)}$. Its inverse exists, but each step shrinks volume by $\\beta^D$, so a "
+    "floating-point inverse drifts unless the lost bits are stored (seed problems 6 and 7)."
+)
+
+if len(PAGES) > 1:
+    st.subheader("Pages")
+for spec in PAGES[1:]:
+    with st.container(border=True):
+        st.page_link(spec.script, label=spec.title, icon=spec.icon)
+        st.markdown(spec.summary + (f"  \n*Seed problems {spec.seed_problems}.*"
+                                    if spec.seed_problems else ""))
+
+st.subheader("Using the lab")
+st.markdown(
+    "- Every control is kept in the address bar: copy the link to share exactly this view.\n"
+    "- *Lecture mode* (sidebar) enlarges text and figures and folds advanced settings away.\n"
+    "- Every chart has CSV and JSON downloads; every page shows the shell command "
+    "(`python -m core ...`) that prints the same numbers.\n"
+    "- The backend is NumPy on the CPU, or CuPy on an NVIDIA GPU where one is installed."
+)
+widgets.reproduce(["info", "--backend", shared.run.backend],
+                  "Prints versions, the backends available here and the device they run on.")

@@ -1,0 +1,99 @@
+"""core.backend: choosing backends, moving results to NumPy, device descriptions, timing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import backend as bk
+from core.limits import ConfigError
+
+
+def test_roundtrip_to_numpy_is_bit_exact(backend):
+    host = np.random.default_rng(1).standard_normal((3, 4))
+    dev = backend.asarray(host)
+    back = bk.to_numpy(dev)
+    assert isinstance(back, np.ndarray)
+    assert back.dtype == np.float64
+    np.testing.assert_array_equal(back, host)
+
+
+def test_namespace_comes_from_the_arrays(backend, xp):
+    a = backend.asarray(np.eye(3), "float32")
+    ns = bk.namespace(a)
+    assert ns.__name__.split(".")[-1] in (backend.name, "numpy", "cupy")
+    # Standard functions work through the namespace taken from the array itself.
+    out = ns.matmul(a, ns.ones((3, 2), dtype=ns.float32))
+    assert bk.to_numpy(out).dtype == np.float32
+    np.testing.assert_array_equal(bk.to_numpy(out), np.ones((3, 2), np.float32))
+
+
+def test_numpy_arrays_get_plain_numpy():
+    assert bk.namespace(np.zeros(2), np.ones(1)) is np
+
+
+def test_randn_gives_the_same_numbers_on_every_backend(backend):
+    ref = np.random.default_rng(7).standard_normal((2, 5)) * 0.5
+    got = bk.to_numpy(backend.randn((2, 5), seed=7, scale=0.5))
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_precision_names(backend, xp):
+    assert bk.dtype_of(xp, "float32") == xp.float32
+    with pytest.raises(ConfigError, match="float16"):
+        bk.dtype_of(xp, "float16")
+
+
+def test_unknown_backend_is_refused():
+    with pytest.raises(ConfigError, match="unknown backend 'tpu'"):
+        bk.select_backend("tpu")
+
+
+def test_cupy_without_gpu_is_one_clear_line(monkeypatch):
+    monkeypatch.setattr(bk, "cupy_status", lambda: (False, "CuPy is not installed"))
+    with pytest.raises(bk.BackendUnavailable) as info:
+        bk.select_backend("cupy")
+    assert "\n" not in str(info.value)
+    assert "cupy" in str(info.value) and "not installed" in str(info.value)
+
+
+def test_auto_falls_back_to_numpy_and_says_so(monkeypatch):
+    monkeypatch.setattr(bk, "cupy_status", lambda: (False, "no GPU here"))
+    chosen = bk.select_backend("auto")
+    assert chosen.name == "numpy" and chosen.xp is np
+    assert "NumPy" in chosen.note and "no GPU here" in chosen.note
+
+
+def test_cpu_description_names_model_and_threads():
+    d = bk.describe_device("numpy")
+    assert d["kind"] == "cpu" and d["threads"] >= 1
+    assert d["name"] in d["summary"] and "thread" in d["summary"]
+
+
+def test_available_backends_lists_numpy_and_cupy():
+    av = bk.available_backends()
+    assert av["numpy"]["available"] is True
+    assert set(av["cupy"]) == {"available", "detail"}
+
+
+def test_time_call_runs_warmup_and_repeats_and_synchronises(monkeypatch):
+    calls, syncs = [], []
+    monkeypatch.setattr(bk, "synchronize", lambda xp: syncs.append(xp))
+    timing = bk.time_call(lambda: calls.append(1), repeat=4, warmup=2)
+    assert len(calls) == 6
+    assert len(timing.times) == 4
+    assert len(syncs) == 5  # once after warm-up, once after each timed call
+    assert timing.best <= timing.median <= max(timing.times)
+
+
+def test_time_call_stops_early_past_max_seconds():
+    import time
+
+    timing = bk.time_call(lambda: time.sleep(0.02), repeat=50, warmup=0, max_seconds=0.05)
+    assert 1 <= len(timing.times) < 50
+
+
+@pytest.mark.gpu
+def test_gpu_description():
+    d = bk.describe_device("cupy")
+    assert d["kind"] == "gpu" and d["memory_gib"] > 0

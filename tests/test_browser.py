@@ -1,0 +1,44 @@
+"""Every page in a real browser (headless Chromium): it renders, its main chart draws, and
+no Streamlit exception shows. A screenshot per page lands in tests/artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.site import PAGES
+from tests import harness
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_page_renders_in_chromium(browser, server_url, spec):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        page.goto(harness.page_url(server_url, spec.url_path, spec is PAGES[0]))
+        page.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
+        chart = page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
+        assert chart.is_visible()
+        page.wait_for_timeout(500)  # let the last deltas settle before looking for errors
+        assert page.query_selector('[data-testid="stException"]') is None
+        page.screenshot(path=str(harness.SCREENSHOTS / f"{spec.url_path}.png"), full_page=True)
+        assert not errors, errors
+    finally:
+        context.close()
+
+
+def test_a_shared_link_reopens_the_same_view(browser, server_url):
+    context = browser.new_context()
+    page = context.new_page()
+    try:
+        page.goto(harness.page_url(server_url, "home", True, "lecture=true&seed=42"))
+        seed = page.wait_for_selector('[data-testid="stSidebar"] input[type="number"]',
+                                      timeout=60_000)
+        assert seed.input_value() == "42"
+        lecture = page.get_by_role("switch", name="Lecture mode")
+        assert lecture.is_checked()
+    finally:
+        context.close()

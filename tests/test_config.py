@@ -1,0 +1,77 @@
+"""core.config: bounded fields validate, round-trip through the CLI, and describe themselves."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+import pytest
+
+from core.config import Config, RunConfig, add_arguments, from_namespace, param, specs, to_cli_args
+from core.limits import ConfigError, format_bytes, require_finite, require_memory
+
+
+@dataclass(frozen=True)
+class Example(Config):
+    T: int = param(20, 1, 500, label="T (time steps)")
+    scale: float = param(0.5, 0.0, 3.0, label="weight scale")
+    loss: str = param("last", choices=("last", "every"), label="loss")
+    bias: bool = param(True, label="use bias")
+
+    def check(self) -> None:
+        if self.T * self.scale > 1000:
+            raise ConfigError("T * scale too large")
+
+
+def test_defaults_and_specs():
+    cfg = Example()
+    assert (cfg.T, cfg.scale, cfg.loss, cfg.bias) == (20, 0.5, "last", True)
+    assert specs(Example)["T"].hi == 500
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"T": 0}, "T (time steps) = 0 is out of range: choose 1 to 500"),
+    ({"T": 501}, "out of range"),
+    ({"scale": float("nan")}, "finite"),
+    ({"loss": "sometimes"}, "not one of: last, every"),
+    ({"T": True}, "expected int"),
+    ({"T": "5"}, "expected int"),
+    ({"T": 400, "scale": 2.9}, "too large"),
+])
+def test_bad_values_are_refused_with_a_clear_message(kwargs, message):
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        Example(**kwargs)
+
+
+def test_numbers_are_coerced_to_the_declared_type():
+    cfg = Example(T=7.0, scale=2)
+    assert type(cfg.T) is int and type(cfg.scale) is float
+
+
+def test_replace_validates_again():
+    with pytest.raises(ConfigError):
+        Example().replace(T=10_000)
+
+
+def test_cli_roundtrip():
+    cfg = Example(T=33, scale=1.25, loss="every", bias=False)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser, Example)
+    args = to_cli_args(cfg)
+    assert args == ["--T", "33", "--scale", "1.25", "--loss", "every", "--no-bias"]
+    assert from_namespace(Example, parser.parse_args(args)) == cfg
+    assert from_namespace(Example, parser.parse_args([])) == Example()
+
+
+def test_run_config_defaults():
+    run = RunConfig()
+    assert (run.backend, run.precision, run.seed) == ("auto", "float64", 0)
+
+
+def test_memory_and_finiteness_guards():
+    require_memory(1000, "a small thing", budget=2000)
+    with pytest.raises(ConfigError, match=r"about 1\.0 MiB, over the memory budget of 1\.0 KiB"):
+        require_memory(2**20, "the grid", budget=1024)
+    with pytest.raises(ConfigError, match="lower the learning rate"):
+        require_finite(float("inf"), "the loss", "lower the learning rate")
+    assert format_bytes(1536) == "1.5 KiB"
