@@ -8,12 +8,30 @@ results can be cached, plotted and downloaded on any machine. Caches are bounded
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import streamlit as st
 
 from core.backend import describe_device, select_backend
-from core.limits import ConfigError
+from core.limits import ConfigError, ProgressFn
+
+
+@contextlib.contextmanager
+def progress_bar(label: str) -> Iterator[ProgressFn]:
+    """A progress bar for long work, as a core progress callback; removed when done.
+
+    Use it *inside* a cached function: Streamlit replays the bar's messages on a cache hit,
+    which is instant and ends with the bar removed. (A bar created outside a cached function
+    cannot be updated from inside it.)
+    """
+    bar = st.progress(0.0, text=label)
+    try:
+        yield lambda fraction, message: bar.progress(min(max(float(fraction), 0.0), 1.0),
+                                                     text=f"{label}: {message}")
+    finally:
+        bar.empty()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
