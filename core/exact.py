@@ -1,0 +1,255 @@
+"""Exact arithmetic that lets momentum SGD run backwards bit for bit (seed eqs (13)-(16)).
+
+Maclaurin, Duvenaud & Adams (2015), "Gradient-based hyperparameter optimization through
+reversible learning", section 3. In floating point, p <- beta p rounds away
+log2(1/beta) bits per parameter per step, so the inverse (13) cannot recover p(k). Here:
+
+* p and theta are fixed-point int64: the real x is the integer X = x 2^F (F fraction bits);
+  the step alpha grad J(theta) is computed in float64 from theta's exact value and truncated
+  to the same grid, so the reverse pass recomputes the very same integer.
+* beta is the rational n / d with d = 2^s, so dividing by d is a shift. Multiplying p by n / d
+  discards the low s bits r = p mod d; they are pushed into a per-parameter information
+  buffer and, in the same step, log2(n) bits are popped back out of it into p's new low digits
+  (r2 in [0, n)), so the buffer grows by log2(d / n) = log2(1 / beta) bits: the information
+  bound, not s bits. This is the paper's push-then-pop trick.
+* The buffer is one uint64 "head" per parameter, kept in [2^16, 2^48) as in range ANS
+  (asymmetric numeral systems): push r is h <- h d + r, pop is r2 = h mod n, h <- h // n.
+  When the head would pass 2^48 its low 32 bits are spilled onto a stack of whole words
+  (one uint32 layer per depth); the reverse pass refills from the stack in the mirror order.
+  Everything is elementwise over the D parameters: no object arrays, no per-element loops.
+
+Invariants that make the inverse exact (h head, M = h d + r, T = 2^48 n, L = 2^16):
+forward spills iff M >= T, leaving M >> 32 in [L n, L d); unspilled M lies in [L d, 2^48 n).
+The two ranges are disjoint, so the reverse pass knows from M = h' n + r2 alone whether to
+refill. All of M, h d and h' n stay below 2^64.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from core.backend import namespace
+from core.limits import ConfigError
+
+HEAD_LO = 1 << 16  # L: the head always holds at least 16 bits, so a pop never runs dry
+WORD = 32  # bits per spilled word
+HEAD_HI = HEAD_LO << WORD  # 2^48: the head stays below this
+MAX_BETA_BITS = 16  # d = 2^s <= 2^16 keeps h d + r below 2^64
+RANGE_BITS = 62  # |X| < 2^62 for theta, p and the step, so any sum of two fits in int64
+LOW32 = (1 << WORD) - 1
+
+
+def beta_fraction(beta: float, s: int) -> tuple[int, int]:
+    """(n, d) with d = 2^s and n = round(beta d): beta_eff = n / d (Maclaurin et al. sec. 3)."""
+    if not 1 <= s <= MAX_BETA_BITS:
+        raise ConfigError(f"beta bits s = {s} is out of range: choose 1 to {MAX_BETA_BITS}")
+    d = 1 << s
+    n = round(beta * d)
+    if not 1 <= n <= d:
+        raise ConfigError(f"beta = {beta:g} rounds to {n}/{d}: choose beta in [{1 / d:g}, 1]")
+    return n, d
+
+
+def bits_bound(ns: list[int], s: int, D: int) -> float:
+    """The information bound sum_k D log2(1 / beta_eff(k)): bits that K steps destroy."""
+    return float(D * sum(s - math.log2(n) for n in ns))
+
+
+def to_fixed(x: Any, F: int) -> Any:
+    """round(x 2^F) as int64; ConfigError if any |x| is beyond the fixed-point range."""
+    xp = namespace(x)
+    X = xp.round(xp.astype(x, xp.float64) * 2.0**F)
+    big = float(xp.max(xp.abs(X)))
+    if not big < 2.0**RANGE_BITS:
+        raise ConfigError(f"a starting value of size {big * 2.0**-F:.3g} does not fit the fixed-point "
+                          f"range +-{2.0 ** (RANGE_BITS - F):.3g} of {F} fraction bits: "
+                          "lower the fraction bits")
+    return xp.astype(X, xp.int64)
+
+
+def from_fixed(X: Any, F: int) -> Any:
+    """The real value X 2^-F as float64 (exact while |X| < 2^53, deterministic always)."""
+    xp = namespace(X)
+    return xp.astype(X, xp.float64) * 2.0**-F
+
+
+class InfoBuffer:
+    """Per-parameter information buffer: a uint64 head each, and a stack of spilled words."""
+
+    def __init__(self, xp: Any, D: int) -> None:
+        self.xp, self.D = xp, D
+        self.head = xp.full((D,), HEAD_LO, dtype=xp.uint64)
+        self.depth = xp.zeros((D,), dtype=xp.int64)  # spilled words per parameter
+        self.layers: list[Any] = []  # layers[j][i] = parameter i's (j+1)-th spilled word
+
+    def spill(self, mask: Any, M: Any) -> None:
+        """Push the low 32 bits of M onto the stack of every parameter where ``mask``."""
+        xp = self.xp
+        words = xp.astype(M & LOW32, xp.uint32)
+        top = int(xp.max(xp.where(mask, self.depth, -1)))
+        bottom = int(xp.min(xp.where(mask, self.depth, top)))
+        for level in range(bottom, top + 1):  # parameters at different depths: usually one level
+            if level == len(self.layers):
+                self.layers.append(xp.zeros((self.D,), dtype=xp.uint32))
+            self.layers[level] = xp.where(mask & (self.depth == level), words, self.layers[level])
+        self.depth = self.depth + xp.astype(mask, xp.int64)
+
+    def refill(self, mask: Any) -> Any:
+        """Pop one word (as uint64) for every parameter where ``mask``; 0 elsewhere."""
+        xp = self.xp
+        depth = self.depth - xp.astype(mask, xp.int64)
+        if int(xp.min(depth)) < 0:
+            raise RuntimeError("information buffer underflow: this state was not produced forward")
+        words = xp.zeros((self.D,), dtype=xp.uint64)
+        top = int(xp.max(xp.where(mask, depth, -1)))
+        bottom = int(xp.min(xp.where(mask, depth, top)))
+        for level in range(bottom, top + 1):
+            words = xp.where(mask & (depth == level), xp.astype(self.layers[level], xp.uint64), words)
+        self.depth = depth
+        del self.layers[int(xp.max(depth)) + 1:]  # layers nobody uses any more
+        return words
+
+    def words(self) -> int:
+        """Spilled 32-bit words held, over all parameters."""
+        return int(self.xp.sum(self.depth))
+
+    def bits_stored(self) -> int:
+        """Memory actually used: every spilled word plus one 64-bit head per parameter."""
+        return WORD * self.words() + 64 * self.D
+
+    def bits_information(self) -> float:
+        """Information held: 32 per spilled word plus log2(head / 2^16) per parameter."""
+        xp = self.xp
+        heads = float(xp.sum(xp.log2(xp.astype(self.head, xp.float64)))) - 16 * self.D
+        return WORD * self.words() + heads
+
+    def is_empty(self) -> bool:
+        xp = self.xp
+        return self.words() == 0 and bool(xp.all(self.head == HEAD_LO))
+
+
+def multiply_beta(p: Any, buf: InfoBuffer, n: int, s: int) -> Any:
+    """p n / d (d = 2^s), reversibly: r = p mod d goes into ``buf``, log2 n bits come out.
+
+    Returns floor(p / d) n + r2 with r2 = (h d + r) mod n, which is within n units of beta p;
+    the head becomes (h d + r) // n (after a spill if h d + r >= 2^48 n)."""
+    xp = namespace(p)
+    r = xp.astype(p & ((1 << s) - 1), xp.uint64)
+    M = (buf.head << s) | r
+    T = HEAD_HI * n  # n < d: below 2^64; n = d (beta = 1) never spills
+    if n < (1 << s) and bool(xp.max(M) >= T):
+        mask = M >= T
+        buf.spill(mask, M)
+        M = xp.where(mask, M >> WORD, M)
+    q = M // n
+    buf.head = q
+    return (p >> s) * n + xp.astype(M - q * n, xp.int64)
+
+
+def divide_beta(p: Any, buf: InfoBuffer, n: int, s: int) -> Any:
+    """The inverse of :func:`multiply_beta`: recovers p and the buffer bit for bit."""
+    xp = namespace(p)
+    d = 1 << s
+    p_hi = p // n
+    M = buf.head * n + xp.astype(p - p_hi * n, xp.uint64)
+    if bool(xp.min(M) < HEAD_LO * d):
+        mask = M < HEAD_LO * d
+        M = xp.where(mask, (M << WORD) | buf.refill(mask), M)
+    buf.head = M >> s
+    return p_hi * d + xp.astype(M & (d - 1), xp.int64)
+
+
+class NumpyBeta:
+    """In-place NumPy version of :func:`multiply_beta` / :func:`divide_beta` (bit-identical,
+    fewer passes over memory): uses wrap-around int64 arithmetic, exact modulo 2^64."""
+
+    def __init__(self, D: int) -> None:
+        self.M = np.empty(D, np.uint64)
+        self.c = np.empty(D, np.int64)
+
+    def multiply(self, p: np.ndarray, buf: InfoBuffer, n: int, s: int) -> np.ndarray:
+        M, h = self.M, buf.head
+        np.bitwise_and(p.view(np.uint64), (1 << s) - 1, out=self.c.view(np.uint64))
+        np.left_shift(h, s, out=M)
+        np.bitwise_or(M, self.c.view(np.uint64), out=M)  # M = h d + r
+        T = HEAD_HI * n
+        if n < (1 << s) and M.max() >= T:
+            mask = M >= T
+            buf.spill(mask, M)
+            np.right_shift(M, WORD, out=M, where=mask)
+        np.right_shift(p, s, out=p)
+        np.floor_divide(M, n, out=h)  # the new head q
+        np.subtract(p, h.view(np.int64), out=p)
+        np.multiply(p, n, out=p)
+        np.add(p, M.view(np.int64), out=p)  # (p_hi - q) n + M = p_hi n + (M - q n)
+        return p
+
+    def divide(self, p: np.ndarray, buf: InfoBuffer, n: int, s: int) -> np.ndarray:
+        M, c, h = self.M, self.c, buf.head
+        d = 1 << s
+        np.floor_divide(p, n, out=c)  # p_hi
+        np.subtract(h, c.view(np.uint64), out=M)
+        np.multiply(M, n, out=M)
+        np.add(M, p.view(np.uint64), out=M)  # (h - p_hi) n + p = h n + r2
+        if M.min() < HEAD_LO * d:
+            mask = M < HEAD_LO * d
+            words = buf.refill(mask)
+            np.left_shift(M, WORD, out=M, where=mask)
+            np.bitwise_or(M, words, out=M)
+        np.right_shift(M, s, out=h)
+        np.bitwise_and(M, d - 1, out=M)
+        np.left_shift(c, s, out=p)
+        np.bitwise_or(p, M.view(np.int64), out=p)
+        return p
+
+
+class RangeGuard:
+    """Detects, before it happens, any int64 overflow of the fixed-point p and theta.
+
+    Cheap scalar bounds P >= max|p| and Theta >= max|theta| (integer units) follow the step:
+    |beta p - q| <= beta P + Q + n and |theta + p| <= Theta + P. Only when a bound nears
+    2^62 are the true maxima measured; if those are near 2^62 too, the run stops with a
+    ConfigError naming the step, so an overflow never returns wrong numbers."""
+
+    LIMIT = 2.0**RANGE_BITS
+
+    def __init__(self, p: Any, theta: Any, F: int) -> None:
+        self.F = F
+        self.P, self.Theta = self._max(p), self._max(theta)
+
+    @staticmethod
+    def _max(X: Any) -> float:
+        xp = namespace(X)
+        return max(float(xp.max(X)), -float(xp.min(X)))
+
+    def _fail(self, what: str, value: float, k: int) -> None:
+        span = 2.0 ** (RANGE_BITS - self.F)
+        raise ConfigError(
+            f"exact run would overflow the fixed-point range at step {k}: {what} reached "
+            f"{value * 2.0**-self.F:.3g}, beyond +-{span:.3g} with {self.F} fraction bits. The run "
+            "diverges (choose a smaller alpha) or needs a wider range (fewer fraction bits)")
+
+    def step_size(self, qf: Any, k: int) -> float:
+        """Q = max|alpha 2^F grad J| before it is truncated to int64 (NaN also stops)."""
+        xp = namespace(qf)
+        Q = max(float(xp.max(qf)), -float(xp.min(qf)))
+        if not Q < self.LIMIT:
+            self._fail("|alpha grad J|", Q, k)
+        return Q
+
+    def after_momentum(self, p: Any, beta: float, Q: float, n: int, k: int) -> None:
+        self.P = beta * self.P + Q + n
+        if self.P >= self.LIMIT / 2:
+            self.P = self._max(p)  # p was computed without wrapping: |beta p|, |q| < 2^62
+            if self.P >= self.LIMIT:
+                self._fail("|p|", self.P, k)
+
+    def before_position(self, theta: Any, k: int) -> None:
+        if self.Theta + self.P >= self.LIMIT / 2:
+            self.Theta = self._max(theta)
+            if self.Theta + self.P >= self.LIMIT:
+                self._fail("|theta|", self.Theta + self.P, k)
+        self.Theta += self.P
