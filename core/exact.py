@@ -109,7 +109,7 @@ class InfoBuffer:
         for level in range(bottom, top + 1):
             words = xp.where(mask & (depth == level), xp.astype(self.layers[level], xp.uint64), words)
         self.depth = depth
-        del self.layers[int(xp.max(depth)) + 1:]  # layers nobody uses any more
+        del self.layers[int(xp.max(depth)):]  # layers nobody uses any more
         return words
 
     def words(self) -> int:

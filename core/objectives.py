@@ -66,8 +66,22 @@ class Quadratic:
         y = self._reflect(theta)
         return float(0.5 * xp.sum(self.lam * y * y))
 
-    def grad(self, theta: Any) -> Any:
-        return self._reflect(self.lam * self._reflect(theta))
+    def grad(self, theta: Any, out: Any = None) -> Any:
+        """A theta; with NumPy and ``out`` given, written into ``out`` in place (same bits)."""
+        if out is None or namespace(theta) is not np:
+            return self._reflect(self.lam * self._reflect(theta))
+        y = self._scratch(theta)
+        np.multiply(self.u, 2 * np.vecdot(self.u, theta), out=y)
+        np.subtract(theta, y, out=y)  # R theta
+        np.multiply(self.lam, y, out=y)
+        np.multiply(self.u, 2 * np.vecdot(self.u, y), out=out)
+        return np.subtract(y, out, out=out)  # R lam R theta
+
+    def _scratch(self, like: np.ndarray) -> np.ndarray:
+        y = getattr(self, "_y", None)
+        if y is None or y.dtype != like.dtype or y.shape != like.shape:
+            self._y = y = np.empty_like(like)
+        return y
 
     def hvp(self, theta: Any, v: Any) -> Any:
         return self.grad(v)  # the Hessian is A everywhere
@@ -95,7 +109,7 @@ class Rosenbrock:
         x, y = float(theta[0]), float(theta[1])
         return ((self.a - x) ** 2 + self.b * (y - x * x) ** 2) / self.b
 
-    def grad(self, theta: Any) -> Any:
+    def grad(self, theta: Any, out: Any = None) -> Any:
         xp = namespace(theta)
         x, y = theta[0], theta[1]
         r = y - x * x
@@ -171,7 +185,7 @@ class LogisticDigits:
         xp = namespace(theta)
         return self._cross_entropy(theta, self.X, self.Y) + 0.5 * self.l2 * float(xp.sum(W * W))
 
-    def grad(self, theta: Any) -> Any:
+    def grad(self, theta: Any, out: Any = None) -> Any:
         return self._grad(theta, self.X, self.Y, self.l2)
 
     def hvp(self, theta: Any, v: Any) -> Any:

@@ -144,7 +144,7 @@ def forward_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
     xp = namespace(theta)
     fast = xp is np
     if fast:
-        p, theta = p.copy(), theta.copy()
+        p, theta, g = p.copy(), theta.copy(), np.empty_like(theta)
     limit = DIVERGENCE * max(1.0, _diverged(theta, 0.0) or 0.0)
     K = len(alphas)
     for k in range(K):
@@ -153,7 +153,7 @@ def forward_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
         a, b = float(alphas[k]), float(betas[k])
         with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported just below
             if fast:
-                g = obj.grad(theta)
+                g = obj.grad(theta, out=g)
                 g *= a
                 p *= b
                 p -= g
@@ -178,7 +178,7 @@ def inverse_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
     xp = namespace(theta)
     fast = xp is np
     if fast:
-        p, theta = p.copy(), theta.copy()
+        p, theta, g = p.copy(), theta.copy(), np.empty_like(theta)
     K = len(alphas)
     for k in range(K - 1, -1, -1):
         if observer is not None:
@@ -187,7 +187,7 @@ def inverse_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
         with np.errstate(over="ignore", invalid="ignore"):  # the drift may overflow: expected
             if fast:
                 theta -= p
-                g = obj.grad(theta)
+                g = obj.grad(theta, out=g)
                 g *= a
                 p += g
                 p /= b
@@ -215,31 +215,46 @@ class ExactState:
     s: int
     guard: exact.RangeGuard | None = None
     kernel: exact.NumpyBeta | None = field(default=None, repr=False)
+    scratch: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @classmethod
     def start(cls, p: Any, theta: Any, F: int, s: int) -> ExactState:
         xp = namespace(theta)
         P, T = exact.to_fixed(p, F), exact.to_fixed(theta, F)
         st = cls(P, T, exact.InfoBuffer(xp, T.shape[0]), F, s, exact.RangeGuard(P, T, F))
-        if xp is np:
-            st.kernel = exact.NumpyBeta(T.shape[0])
+        if xp is np:  # the in-place path: no temporaries in the loop
+            D = T.shape[0]
+            st.kernel = exact.NumpyBeta(D)
+            st.scratch = {"theta": np.empty(D), "g": np.empty(D), "qf": np.empty(D),
+                          "q": np.empty(D, np.int64)}
         return st
 
     def floats(self) -> tuple[Any, Any]:
         return exact.from_fixed(self.p, self.F), exact.from_fixed(self.theta, self.F)
 
+    def _step_numpy(self, obj: Objective, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+        """theta as float64, grad J there, and q = [alpha 2^F grad J] (truncated): the same
+        bits as from_fixed, obj.grad and astype in the array-API branch."""
+        sc = self.scratch
+        np.multiply(self.theta, 2.0**-self.F, out=sc["theta"])
+        g = obj.grad(sc["theta"], out=sc["g"])
+        np.multiply(g, alpha * 2.0**self.F, out=sc["qf"])
+        return sc["theta"], g
+
 
 def exact_step(obj: Objective, st: ExactState, alpha: float, n: int, k: int) -> None:
     """Eqs (15)-(16) in fixed point: p <- n/d p (bits to the buffer) - [alpha grad J]_F."""
-    scale = alpha * 2.0**st.F
-    qf = obj.grad(exact.from_fixed(st.theta, st.F)) * scale
-    Q = st.guard.step_size(qf, k)
-    xp = namespace(qf)
     if st.kernel is not None:  # NumPy, in place (same bits as the branch below)
-        q = qf.astype(np.int64)
+        st._step_numpy(obj, alpha)
+        qf, q = st.scratch["qf"], st.scratch["q"]
+        Q = st.guard.step_size(qf, k)
+        np.copyto(q, qf, casting="unsafe")
         st.kernel.multiply(st.p, st.buf, n, st.s)
         np.subtract(st.p, q, out=st.p)
     else:
+        qf = obj.grad(exact.from_fixed(st.theta, st.F)) * (alpha * 2.0**st.F)
+        Q = st.guard.step_size(qf, k)
+        xp = namespace(qf)
         st.p = exact.multiply_beta(st.p, st.buf, n, st.s) - xp.astype(qf, xp.int64)
     st.guard.after_momentum(st.p, n / 2**st.s, Q, n, k)
     st.guard.before_position(st.theta, k)
@@ -251,20 +266,22 @@ def exact_step(obj: Objective, st: ExactState, alpha: float, n: int, k: int) -> 
 
 def exact_step_inverse(obj: Objective, st: ExactState, alpha: float, n: int) -> tuple[Any, Any]:
     """Eq (14) then (13), exactly. Returns theta(k) and grad J(theta(k)) as float64, the very
-    numbers the forward step used (the hypergradient pass reuses them)."""
+    numbers the forward step used (the hypergradient pass reuses them; with NumPy they live
+    in scratch space that the next step overwrites)."""
     if st.kernel is not None:
         np.subtract(st.theta, st.p, out=st.theta)
-    else:
-        st.theta = st.theta - st.p
+        theta_f, g = st._step_numpy(obj, alpha)
+        q = st.scratch["q"]
+        np.copyto(q, st.scratch["qf"], casting="unsafe")
+        np.add(st.p, q, out=st.p)
+        st.kernel.divide(st.p, st.buf, n, st.s)
+        return theta_f, g
+    st.theta = st.theta - st.p
     theta_f = exact.from_fixed(st.theta, st.F)
     g = obj.grad(theta_f)
     xp = namespace(g)
     q = xp.astype(g * (alpha * 2.0**st.F), xp.int64)
-    if st.kernel is not None:
-        np.add(st.p, q, out=st.p)
-        st.kernel.divide(st.p, st.buf, n, st.s)
-    else:
-        st.p = exact.divide_beta(st.p + q, st.buf, n, st.s)
+    st.p = exact.divide_beta(st.p + q, st.buf, n, st.s)
     return theta_f, g
 
 

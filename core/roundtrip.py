@@ -27,6 +27,9 @@ from core.reversible import (
     forward_float,
     inverse_exact,
     inverse_float,
+    inverse_step,
+    inverse_step_seed_order,
+    momentum_step,
     schedules,
 )
 
@@ -211,3 +214,44 @@ def roundtrip(cfg: TrainConfig, backend: Backend, *, seed: int = 0, snapshots: b
         bits_bound=exact.bits_bound(ns, cfg.beta_bits, obj.D),
         seconds_forward=t1 - t0, seconds_reverse=t3 - t2, loss_start=obj.loss(theta0),
         loss_end=loss_end, val_loss_end=val_end, beta_eff=betas, bits_trace=trace)
+
+
+def inverse_order_check(cfg: TrainConfig, backend: Backend, *, seed: int = 0, at: int = 10) -> dict[str, Any]:
+    """One inverse step from s(k+1), k = ``at``, in the order that works (eq (14), then (13)
+    with grad J(theta(k))) and in the seed's order ((13) first, so with grad J(theta(k+1))).
+    The seed's order is off by alpha H (theta(k+1) - theta(k)) / beta = alpha H p(k+1) / beta."""
+    obj = make_objective(cfg.objective, backend, D=cfg.D, cond=cfg.cond, l2=cfg.l2, seed=seed)
+    xp = backend.xp
+    alphas, _, betas = schedules(cfg.replace(steps=max(cfg.steps, at + 1)))
+    p, theta = forward_float(obj, xp.zeros_like(obj.theta0), obj.theta0, alphas[:at], betas[:at])
+    a, b = float(alphas[at]), float(betas[at])
+    p1, theta1 = momentum_step(obj, p, theta, a, b)
+    good = inverse_step(obj, p1, theta1, a, b)
+    seed_order = inverse_step_seed_order(obj, p1, theta1, a, b)
+    err = lambda s: max(float(xp.max(xp.abs(s[0] - p))), float(xp.max(xp.abs(s[1] - theta))))  # noqa: E731
+    predicted = float(xp.max(xp.abs(a * obj.hvp(theta, p1) / b)))
+    return {"step": at, "error_theta_first": err(good), "error_seed_order": err(seed_order),
+            "error_seed_order_p": float(xp.max(xp.abs(seed_order[0] - p))),
+            "error_seed_order_theta": float(xp.max(xp.abs(seed_order[1] - theta))),
+            "predicted_alpha_H_p_over_beta": predicted, "p_norm": float(xp.max(xp.abs(p1)))}
+
+
+def benchmark(cfg: TrainConfig, backend: Backend, *, seed: int = 0, repeat: int = 3,
+              progress: ProgressFn = no_progress) -> dict[str, Any]:
+    """Median wall times of float64 and exact forward+reverse on the same problem, alternated
+    ``repeat`` times so that a noisy machine slows both alike; and their ratio."""
+    times: dict[str, list[float]] = {"float64": [], "exact": []}
+    exact_ok = True
+    for r in range(repeat):
+        for mode in ("float64", "exact"):
+            progress((2 * r + (mode == "exact")) / (2 * repeat), f"{mode}, repeat {r + 1} of {repeat}")
+            res = roundtrip(cfg.replace(mode=mode), backend, seed=seed, snapshots=False)
+            times[mode].append(res.seconds_forward + res.seconds_reverse)
+            if mode == "exact":
+                exact_ok &= res.bit_exact
+    progress(1.0, "done")
+    med = {m: float(np.median(t)) for m, t in times.items()}
+    return {"D": cfg.size, "steps": cfg.steps, "objective": cfg.objective, "repeat": repeat,
+            "seconds_float64_forward_reverse": med["float64"], "seconds_exact_forward_reverse": med["exact"],
+            "ratio_exact_over_float64": med["exact"] / med["float64"],
+            "times_float64": times["float64"], "times_exact": times["exact"], "exact_bit_exact": exact_ok}
