@@ -142,3 +142,12 @@ def hypergradients(cfg: HypergradConfig, backend: Backend, *, seed: int = 0,
                       p0_bar=to_numpy(p_bar).astype(np.float64), fd_steps=checks, fd_alpha=fd_alpha,
                       fd_beta=fd_beta, theta0_direction=float(theta0_bar @ u),
                       fd_theta0_direction=float(fd_dir), reversed_exactly=reversed_exactly)
+
+
+def estimate_hypergrad_seconds(cfg: HypergradConfig) -> float:
+    """Rough wall time: an exact round trip with one Hessian-vector product per step back, and
+    4 fd_points + 2 float64 trainings for the finite differences (core.roundtrip's model)."""
+    from core.roundtrip import estimate_seconds
+
+    forward_float64 = estimate_seconds(cfg.replace(mode="float64")) / 2
+    return 1.5 * estimate_seconds(cfg.replace(mode="exact")) + (4 * cfg.fd_points + 2) * forward_float64

@@ -221,3 +221,24 @@ def make_objective(name: str, backend: Backend, *, D: int = 2, cond: float = 100
     if name == "digits":
         return LogisticDigits(l2, seed, backend, dtype)
     raise ConfigError(f"unknown objective {name!r}: choose one of {', '.join(OBJECTIVES)}")
+
+
+def loss_surface(obj: Objective, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """J on the grid (ys, xs) of a 2-D objective, on the host (for contour plots): (ny, nx)."""
+    X, Y = np.meshgrid(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
+    if isinstance(obj, Quadratic) and obj.D == 2:
+        A = obj.hessian_host()
+        return 0.5 * (A[0, 0] * X * X + 2 * A[0, 1] * X * Y + A[1, 1] * Y * Y)
+    if isinstance(obj, Rosenbrock):
+        return ((obj.a - X) ** 2 + obj.b * (Y - X * X) ** 2) / obj.b
+    raise ConfigError(f"{obj.name} with D = {obj.D} has no 2-D picture: choose Rosenbrock or the quadratic "
+                      "with D = 2")
+
+
+def plot_coordinates(name: str, D: int) -> tuple[int, ...]:
+    """Indices of theta worth drawing against k: the first three of the quadratic, both of
+    Rosenbrock's, and three weights of central pixels for the digits (index = 10 pixel + class;
+    the corner pixels are blank and their weights barely move)."""
+    if name == "digits":
+        return (28 * DIGITS_CLASSES, 28 * DIGITS_CLASSES + 1, 36 * DIGITS_CLASSES + 2)
+    return tuple(range(min(3, objective_size(name, D))))

@@ -17,7 +17,7 @@ import numpy as np
 
 from core import exact
 from core.backend import Backend, namespace, synchronize, to_numpy
-from core.limits import MEMORY_BUDGET_BYTES, ProgressFn, no_progress
+from core.limits import MEMORY_BUDGET_BYTES, TIME_BUDGET_SECONDS, ConfigError, ProgressFn, no_progress
 from core.objectives import make_objective
 from core.reversible import (
     ExactState,
@@ -72,19 +72,22 @@ def chain(*observers: Observer | None) -> Observer | None:
 
 
 class Recorder:
-    """An observer that records the first ``m`` coordinates of p and theta at every step, on
-    the host (for plots): ``steps``, ``p`` (n, m) and ``theta`` (n, m) in call order."""
+    """An observer that records coordinates of p and theta at every step, on the host (for
+    plots): ``steps``, ``p`` (n, m) and ``theta`` (n, m) in call order. ``m`` an int: the first
+    m coordinates; a sequence: those indices."""
 
-    def __init__(self, m: int = 2) -> None:
-        self.m = m
+    def __init__(self, m: int | tuple[int, ...] = 2) -> None:
+        self.index = list(range(m)) if isinstance(m, int) else list(m)
         self.steps: list[int] = []
         self._p: list[np.ndarray] = []
         self._theta: list[np.ndarray] = []
 
     def __call__(self, k: int, p: Any, theta: Any) -> None:
         self.steps.append(k)
-        self._p.append(np.array(to_numpy(p[: self.m]), dtype=np.float64))
-        self._theta.append(np.array(to_numpy(theta[: self.m]), dtype=np.float64))
+        xp = namespace(theta)
+        pick = xp.asarray(self.index) if xp is not np else self.index
+        self._p.append(np.array(to_numpy(xp.take(p, pick)), dtype=np.float64))
+        self._theta.append(np.array(to_numpy(xp.take(theta, pick)), dtype=np.float64))
 
     @property
     def p(self) -> np.ndarray:
@@ -255,3 +258,20 @@ def benchmark(cfg: TrainConfig, backend: Backend, *, seed: int = 0, repeat: int 
             "seconds_float64_forward_reverse": med["float64"], "seconds_exact_forward_reverse": med["exact"],
             "ratio_exact_over_float64": med["exact"] / med["float64"],
             "times_float64": times["float64"], "times_exact": times["exact"], "exact_bit_exact": exact_ok}
+
+
+def estimate_seconds(cfg: TrainConfig) -> float:
+    """Rough wall time of one round trip (forward and back) on a laptop CPU, for refusing work
+    that would keep a page waiting: ~25 ns per parameter and step for the vector arithmetic,
+    ~50 us per step of call overhead, ~250 us per step for the digits' matrix products; the
+    exact mode does about twice the work of float."""
+    per_step = 50e-6 + 25e-9 * cfg.size + (250e-6 if cfg.objective == "digits" else 0.0)
+    return 2 * cfg.steps * per_step * (2.0 if cfg.mode == "exact" else 1.0)
+
+
+def require_time(seconds: float, what: str) -> None:
+    """Refuse work estimated to take longer than the page's time budget (CLI has no limit)."""
+    if seconds > TIME_BUDGET_SECONDS:
+        raise ConfigError(f"{what} would take about {seconds:.0f} s, over the page's budget of "
+                          f"{TIME_BUDGET_SECONDS:.0f} s: choose fewer steps or parameters, or run the "
+                          "command below from a shell")

@@ -23,4 +23,9 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard/pages/home.py", "Home", ":material/home:", "home",
              "What the lab is, the three recurrences, and where each page fits.", section="Start"),
+    PageSpec("dashboard/pages/reversible.py", "Momentum SGD through training", ":material/history:",
+             "reversible",
+             "Train with momentum SGD, then run training backwards: float inverses drift like β⁻ᵏ, "
+             "exact arithmetic with an information buffer returns bit for bit; det = βᴰ; hypergradients.",
+             seed_problems="6 and 7"),
 )
