@@ -129,3 +129,15 @@ def test_bad_objectives_are_refused():
         make_objective("himmelblau", b)
     with pytest.raises(ConfigError, match="float16"):
         make_objective("quadratic", b, dtype="float16")
+
+
+def test_digits_are_the_ones_scikit_learn_loads():
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    Xt, yt, Xv, yv = digits_split()
+    val = np.arange(1797) % 5 == 0
+    np.testing.assert_array_equal(Xv * 16, data.data[val])
+    np.testing.assert_array_equal(Xt * 16, data.data[~val])
+    np.testing.assert_array_equal(yt, data.target[~val])
+    np.testing.assert_array_equal(yv, data.target[val])
