@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import namespace
+from core.backend import is_cupy, namespace
 from core.limits import ConfigError
 
 HEAD_LO = 1 << 16  # L: the head always holds at least 16 bits, so a pop never runs dry
@@ -137,6 +137,8 @@ def multiply_beta(p: Any, buf: InfoBuffer, n: int, s: int) -> Any:
     Returns floor(p / d) n + r2 with r2 = (h d + r) mod n, which is within n units of beta p;
     the head becomes (h d + r) // n (after a spill if h d + r >= 2^48 n)."""
     xp = namespace(p)
+    if is_cupy(xp):
+        return _cupy_multiply(p, buf, n, s)
     r = xp.astype(p & ((1 << s) - 1), xp.uint64)
     M = (buf.head << s) | r
     T = HEAD_HI * n  # n < d: below 2^64; n = d (beta = 1) never spills
@@ -153,6 +155,8 @@ def divide_beta(p: Any, buf: InfoBuffer, n: int, s: int) -> Any:
     """The inverse of :func:`multiply_beta`: recovers p and the buffer bit for bit."""
     xp = namespace(p)
     d = 1 << s
+    if is_cupy(xp):
+        return _cupy_divide(p, buf, n, s)
     p_hi = p // n
     M = buf.head * n + xp.astype(p - p_hi * n, xp.uint64)
     if bool(xp.min(M) < HEAD_LO * d):
@@ -206,6 +210,68 @@ class NumpyBeta:
         return p
 
 
+# CuPy: the same arithmetic fused into one elementwise kernel per direction (one pass over
+# memory instead of ten); the rare spills and refills go through InfoBuffer as above.
+_CUPY_MULTIPLY = """
+    unsigned long long r = ((unsigned long long)p) & (d - 1);
+    long long p_hi = (p - (long long)r) / (long long)d;  // exact: floor(p / d)
+    unsigned long long M = (h << s) | r;
+    bool f = T != 0 && M >= T;
+    unsigned long long M2 = f ? (M >> 32) : M;
+    unsigned long long q = M2 / n;
+    p_out = p_hi * (long long)n + (long long)(M2 - q * n);
+    h_out = q;
+    M_out = M;
+    spill = f;
+"""
+_CUPY_DIVIDE = """
+    long long nn = (long long)n;
+    long long p_hi = p / nn;
+    if (p % nn != 0 && p < 0) p_hi -= 1;  // floor division
+    unsigned long long M = h * n + (unsigned long long)(p - p_hi * nn);
+    p_hi_out = p_hi;
+    M_out = M;
+    refill = M < LD;
+"""
+_kernels: dict[str, Any] = {}
+
+
+def _kernel(name: str) -> Any:
+    if name not in _kernels:
+        import cupy
+
+        if name == "multiply":
+            _kernels[name] = cupy.ElementwiseKernel(
+                "int64 p, uint64 h, uint64 n, uint64 d, int32 s, uint64 T",
+                "int64 p_out, uint64 h_out, uint64 M_out, bool spill", _CUPY_MULTIPLY, "rl_multiply_beta")
+        else:
+            _kernels[name] = cupy.ElementwiseKernel(
+                "int64 p, uint64 h, uint64 n, uint64 LD", "int64 p_hi_out, uint64 M_out, bool refill",
+                _CUPY_DIVIDE, "rl_divide_beta")
+    return _kernels[name]
+
+
+def _cupy_multiply(p: Any, buf: InfoBuffer, n: int, s: int) -> Any:
+    d = 1 << s
+    T = HEAD_HI * n if n < d else 0
+    p_out, h_out, M, spill = _kernel("multiply")(p, buf.head, np.uint64(n), np.uint64(d), np.int32(s),
+                                                 np.uint64(T))
+    if bool(spill.any()):
+        buf.spill(spill, M)
+    buf.head = h_out
+    return p_out
+
+
+def _cupy_divide(p: Any, buf: InfoBuffer, n: int, s: int) -> Any:
+    xp = namespace(p)
+    d = 1 << s
+    p_hi, M, refill = _kernel("divide")(p, buf.head, np.uint64(n), np.uint64(HEAD_LO * d))
+    if bool(refill.any()):
+        M = xp.where(refill, (M << WORD) | buf.refill(refill), M)
+    buf.head = M >> s
+    return p_hi * d + xp.astype(M & (d - 1), xp.int64)
+
+
 class RangeGuard:
     """Detects, before it happens, any int64 overflow of the fixed-point p and theta.
 
@@ -232,10 +298,11 @@ class RangeGuard:
             f"{value * 2.0**-self.F:.3g}, beyond +-{span:.3g} with {self.F} fraction bits. The run "
             "diverges (choose a smaller alpha) or needs a wider range (fewer fraction bits)")
 
-    def step_size(self, qf: Any, k: int) -> float:
-        """Q = max|alpha 2^F grad J| before it is truncated to int64 (NaN also stops)."""
-        xp = namespace(qf)
-        Q = max(float(xp.max(qf)), -float(xp.min(qf)))
+    def step_size(self, g: Any, scale: float, k: int) -> float:
+        """Q = max|g| scale = max|alpha 2^F grad J| (scale > 0, and rounding is monotone), checked
+        before the product is truncated to int64 (NaN also stops)."""
+        xp = namespace(g)
+        Q = max(float(xp.max(g)), -float(xp.min(g))) * scale
         if not Q < self.LIMIT:
             self._fail("|alpha grad J|", Q, k)
         return Q

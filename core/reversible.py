@@ -225,37 +225,39 @@ class ExactState:
         if xp is np:  # the in-place path: no temporaries in the loop
             D = T.shape[0]
             st.kernel = exact.NumpyBeta(D)
-            st.scratch = {"theta": np.empty(D), "g": np.empty(D), "qf": np.empty(D),
-                          "q": np.empty(D, np.int64)}
+            st.scratch = {"theta": np.empty(D), "g": np.empty(D), "q": np.empty(D, np.int64)}
         return st
 
     def floats(self) -> tuple[Any, Any]:
         return exact.from_fixed(self.p, self.F), exact.from_fixed(self.theta, self.F)
 
-    def _step_numpy(self, obj: Objective, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-        """theta as float64, grad J there, and q = [alpha 2^F grad J] (truncated): the same
-        bits as from_fixed, obj.grad and astype in the array-API branch."""
+    def _grad_numpy(self, obj: Objective) -> tuple[np.ndarray, np.ndarray]:
+        """theta as float64 and grad J there, in scratch space (same bits as from_fixed and
+        obj.grad in the array-API branch)."""
         sc = self.scratch
         np.multiply(self.theta, 2.0**-self.F, out=sc["theta"])
-        g = obj.grad(sc["theta"], out=sc["g"])
-        np.multiply(g, alpha * 2.0**self.F, out=sc["qf"])
-        return sc["theta"], g
+        return sc["theta"], obj.grad(sc["theta"], out=sc["g"])
+
+    def _quantise_numpy(self, g: np.ndarray, scale: float) -> np.ndarray:
+        """q = trunc(g scale) as int64 in one pass: the product is formed in float64 and cast
+        on output, the same bits as astype(g * scale, int64)."""
+        return np.multiply(g, scale, out=self.scratch["q"], casting="unsafe")
 
 
 def exact_step(obj: Objective, st: ExactState, alpha: float, n: int, k: int) -> None:
     """Eqs (15)-(16) in fixed point: p <- n/d p (bits to the buffer) - [alpha grad J]_F."""
+    scale = alpha * 2.0**st.F
     if st.kernel is not None:  # NumPy, in place (same bits as the branch below)
-        st._step_numpy(obj, alpha)
-        qf, q = st.scratch["qf"], st.scratch["q"]
-        Q = st.guard.step_size(qf, k)
-        np.copyto(q, qf, casting="unsafe")
+        _, g = st._grad_numpy(obj)
+        Q = st.guard.step_size(g, scale, k)  # checked before the cast could wrap
+        q = st._quantise_numpy(g, scale)
         st.kernel.multiply(st.p, st.buf, n, st.s)
         np.subtract(st.p, q, out=st.p)
     else:
-        qf = obj.grad(exact.from_fixed(st.theta, st.F)) * (alpha * 2.0**st.F)
-        Q = st.guard.step_size(qf, k)
-        xp = namespace(qf)
-        st.p = exact.multiply_beta(st.p, st.buf, n, st.s) - xp.astype(qf, xp.int64)
+        g = obj.grad(exact.from_fixed(st.theta, st.F))
+        Q = st.guard.step_size(g, scale, k)
+        xp = namespace(g)
+        st.p = exact.multiply_beta(st.p, st.buf, n, st.s) - xp.astype(g * scale, xp.int64)
     st.guard.after_momentum(st.p, n / 2**st.s, Q, n, k)
     st.guard.before_position(st.theta, k)
     if st.kernel is not None:
@@ -270,10 +272,8 @@ def exact_step_inverse(obj: Objective, st: ExactState, alpha: float, n: int) -> 
     in scratch space that the next step overwrites)."""
     if st.kernel is not None:
         np.subtract(st.theta, st.p, out=st.theta)
-        theta_f, g = st._step_numpy(obj, alpha)
-        q = st.scratch["q"]
-        np.copyto(q, st.scratch["qf"], casting="unsafe")
-        np.add(st.p, q, out=st.p)
+        theta_f, g = st._grad_numpy(obj)
+        np.add(st.p, st._quantise_numpy(g, alpha * 2.0**st.F), out=st.p)
         st.kernel.divide(st.p, st.buf, n, st.s)
         return theta_f, g
     st.theta = st.theta - st.p

@@ -8,6 +8,7 @@ wall time of each pass.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass
@@ -242,16 +243,25 @@ def inverse_order_check(cfg: TrainConfig, backend: Backend, *, seed: int = 0, at
 def benchmark(cfg: TrainConfig, backend: Backend, *, seed: int = 0, repeat: int = 3,
               progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Median wall times of float64 and exact forward+reverse on the same problem, alternated
-    ``repeat`` times so that a noisy machine slows both alike; and their ratio."""
+    ``repeat`` times so that a noisy machine slows both alike; and their ratio. BLAS is held to
+    one thread (threadpoolctl, which scikit-learn brings) for both: its idle threads spin after
+    each dot product and, on a small shared machine, steal the core the loop runs on."""
     times: dict[str, list[float]] = {"float64": [], "exact": []}
     exact_ok = True
-    for r in range(repeat):
-        for mode in ("float64", "exact"):
-            progress((2 * r + (mode == "exact")) / (2 * repeat), f"{mode}, repeat {r + 1} of {repeat}")
-            res = roundtrip(cfg.replace(mode=mode), backend, seed=seed, snapshots=False)
-            times[mode].append(res.seconds_forward + res.seconds_reverse)
-            if mode == "exact":
-                exact_ok &= res.bit_exact
+    try:
+        from threadpoolctl import threadpool_limits
+
+        one_blas_thread: Any = threadpool_limits(limits=1, user_api="blas")
+    except ImportError:
+        one_blas_thread = contextlib.nullcontext()
+    with one_blas_thread:
+        for r in range(repeat):
+            for mode in ("float64", "exact"):
+                progress((2 * r + (mode == "exact")) / (2 * repeat), f"{mode}, repeat {r + 1} of {repeat}")
+                res = roundtrip(cfg.replace(mode=mode), backend, seed=seed, snapshots=False)
+                times[mode].append(res.seconds_forward + res.seconds_reverse)
+                if mode == "exact":
+                    exact_ok &= res.bit_exact
     progress(1.0, "done")
     med = {m: float(np.median(t)) for m, t in times.items()}
     return {"D": cfg.size, "steps": cfg.steps, "objective": cfg.objective, "repeat": repeat,

@@ -168,11 +168,11 @@ def test_range_guard_stops_before_int64_would_wrap():
     p = np.zeros(3, dtype=np.int64)
     theta = exact.to_fixed(np.array([1.0, 2.0, 3.0]), F)
     guard = exact.RangeGuard(p, theta, F)
-    assert guard.step_size(np.array([1.0, -2.0]) * 2.0**F, 1) == pytest.approx(2.0 * 2**F)
+    assert guard.step_size(np.array([1.0, -2.0]), 2.0**F, 1) == pytest.approx(2.0 * 2**F)
     with pytest.raises(ConfigError, match="at step 7: \\|alpha grad J\\|"):
-        guard.step_size(np.array([0.0, 2.0**63]), 7)
+        guard.step_size(np.array([0.0, 2.0**15]), 2.0**F, 7)
     with pytest.raises(ConfigError, match="overflow"):
-        guard.step_size(np.array([math.nan]), 8)
+        guard.step_size(np.array([math.nan]), 1.0, 8)
     # a cheap bound near the limit makes the guard measure; a true value there stops the run
     guard.P, guard.Theta = 10.0, 2.0**61
     guard.before_position(theta, 9)
@@ -180,3 +180,25 @@ def test_range_guard_stops_before_int64_would_wrap():
     guard.P, guard.Theta = 10.0, 2.0**62
     with pytest.raises(ConfigError, match="at step 9: \\|theta\\|"):
         guard.before_position(np.array([2**62 - 5, 0, 0], dtype=np.int64), 9)
+
+
+@pytest.mark.gpu
+def test_cupy_kernels_give_the_numpy_bits():
+    gpu = select_backend("cupy")
+    rng = np.random.default_rng(5)
+    D = 10_000
+    p_np = rng.integers(-(2**55), 2**55, D)
+    p_gpu = gpu.asarray(p_np)
+    ref, dev = exact.InfoBuffer(np, D), exact.InfoBuffer(gpu.xp, D)
+    ns = [int(n) for n in rng.integers(2**10, 2**16, 400)]
+    for n in ns:
+        p_np = exact.multiply_beta(p_np, ref, n, 16)
+        p_gpu = exact.multiply_beta(p_gpu, dev, n, 16)
+    np.testing.assert_array_equal(to_numpy(p_gpu), p_np)
+    np.testing.assert_array_equal(to_numpy(dev.head), ref.head)
+    np.testing.assert_array_equal(to_numpy(dev.depth), ref.depth)
+    for n in reversed(ns):
+        p_np = exact.divide_beta(p_np, ref, n, 16)
+        p_gpu = exact.divide_beta(p_gpu, dev, n, 16)
+        np.testing.assert_array_equal(to_numpy(p_gpu), p_np)
+    assert dev.is_empty() and ref.is_empty()
