@@ -113,8 +113,9 @@ class Roundtrip:
     bits_stored: int  # exact: memory the buffer used (spilled words + 64-bit heads); float: 0
     bits_information: float  # exact: information the buffer holds
     bits_bound: float  # sum_k D log2(1 / beta_eff(k))
-    seconds_forward: float
+    seconds_forward: float  # wall time of each pass
     seconds_reverse: float
+    cpu_seconds: float  # CPU time of this process over both passes (less sensitive to other load)
     loss_start: float
     loss_end: float
     val_loss_end: float
@@ -149,6 +150,9 @@ class Roundtrip:
             "drift_growth_per_step": growth,
             "one_over_beta": float(np.mean(1 / self.beta_eff)),
             "error_at_step_0": float(self.error[0]),
+            "error_after_undoing": {str(j): float(self.error[self.ks == self.steps - j][0])
+                                    for j in (1, 10, 100, 1000, 10_000) if j <= self.steps
+                                    and (self.ks == self.steps - j).any()},
             "loss_start": self.loss_start, "loss_end": self.loss_end,
             "val_loss_end": self.val_loss_end,
             "compared_steps": len(self.ks),
@@ -178,7 +182,7 @@ def roundtrip(cfg: TrainConfig, backend: Backend, *, seed: int = 0, snapshots: b
     bits: list[tuple[int, float]] | None = [] if trace_bits and cfg.mode == "exact" else None
 
     synchronize(xp)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     if cfg.mode == "exact":
         st = forward_exact(obj, ExactState.start(p0, theta0, cfg.fraction_bits, cfg.beta_bits), alphas, ns,
                            observer=fwd_obs, bits=bits, progress=half(progress, 0.0))
@@ -187,15 +191,15 @@ def roundtrip(cfg: TrainConfig, backend: Backend, *, seed: int = 0, snapshots: b
         pK, thetaK = forward_float(obj, p0, theta0, alphas, betas, observer=fwd_obs,
                                    progress=half(progress, 0.0))
     synchronize(xp)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     loss_end, val_end = obj.loss(thetaK), obj.val_loss(thetaK)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     finite = K
     if cfg.mode == "exact":
         bits_stored, bits_info = st.buf.bits_stored(), st.buf.bits_information()
         inverse_exact(obj, st, alphas, ns, observer=inv_obs, progress=half(progress, 0.5))
         synchronize(xp)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         start = (exact.to_fixed(p0, cfg.fraction_bits), exact.to_fixed(theta0, cfg.fraction_bits))
         bit_exact = (bool(xp.all(st.p == start[0])) and bool(xp.all(st.theta == start[1]))
                      and st.buf.is_empty())
@@ -204,7 +208,7 @@ def roundtrip(cfg: TrainConfig, backend: Backend, *, seed: int = 0, snapshots: b
         p_back, theta_back, finite = inverse_float(obj, pK, thetaK, alphas, betas, observer=inv_obs,
                                                    progress=half(progress, 0.5))
         synchronize(xp)
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         bit_exact = bool(xp.all(p_back == p0)) and bool(xp.all(theta_back == theta0))
     progress(1.0, "done")
     ks, err = snap.table()
@@ -216,7 +220,8 @@ def roundtrip(cfg: TrainConfig, backend: Backend, *, seed: int = 0, snapshots: b
         mode=cfg.mode, D=obj.D, steps=K, ks=ks, error=err, bit_exact=bit_exact, finite_steps=finite,
         bits_stored=bits_stored, bits_information=bits_info,
         bits_bound=exact.bits_bound(ns, cfg.beta_bits, obj.D),
-        seconds_forward=t1 - t0, seconds_reverse=t3 - t2, loss_start=obj.loss(theta0),
+        seconds_forward=t1 - t0, seconds_reverse=t3 - t2, cpu_seconds=(c1 - c0) + (c3 - c2),
+        loss_start=obj.loss(theta0),
         loss_end=loss_end, val_loss_end=val_end, beta_eff=betas, bits_trace=trace)
 
 
@@ -247,6 +252,7 @@ def benchmark(cfg: TrainConfig, backend: Backend, *, seed: int = 0, repeat: int 
     one thread (threadpoolctl, which scikit-learn brings) for both: its idle threads spin after
     each dot product and, on a small shared machine, steal the core the loop runs on."""
     times: dict[str, list[float]] = {"float64": [], "exact": []}
+    cpu: dict[str, list[float]] = {"float64": [], "exact": []}
     exact_ok = True
     try:
         from threadpoolctl import threadpool_limits
@@ -260,14 +266,19 @@ def benchmark(cfg: TrainConfig, backend: Backend, *, seed: int = 0, repeat: int 
                 progress((2 * r + (mode == "exact")) / (2 * repeat), f"{mode}, repeat {r + 1} of {repeat}")
                 res = roundtrip(cfg.replace(mode=mode), backend, seed=seed, snapshots=False)
                 times[mode].append(res.seconds_forward + res.seconds_reverse)
+                cpu[mode].append(res.cpu_seconds)
                 if mode == "exact":
                     exact_ok &= res.bit_exact
     progress(1.0, "done")
     med = {m: float(np.median(t)) for m, t in times.items()}
+    med_cpu = {m: float(np.median(t)) for m, t in cpu.items()}
     return {"D": cfg.size, "steps": cfg.steps, "objective": cfg.objective, "repeat": repeat,
             "seconds_float64_forward_reverse": med["float64"], "seconds_exact_forward_reverse": med["exact"],
             "ratio_exact_over_float64": med["exact"] / med["float64"],
-            "times_float64": times["float64"], "times_exact": times["exact"], "exact_bit_exact": exact_ok}
+            "ratio_of_best_times": min(times["exact"]) / min(times["float64"]),
+            "ratio_of_median_cpu_times": med_cpu["exact"] / med_cpu["float64"],
+            "times_float64": times["float64"], "times_exact": times["exact"],
+            "cpu_times_float64": cpu["float64"], "cpu_times_exact": cpu["exact"], "exact_bit_exact": exact_ok}
 
 
 def estimate_seconds(cfg: TrainConfig) -> float:
