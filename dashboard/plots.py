@@ -6,7 +6,6 @@ draws them. Every figure uses :data:`TEMPLATE` (a colour-blind-safe palette).
 
 from __future__ import annotations
 
-import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -101,6 +100,9 @@ def recurrence_overview() -> go.Figure:
 
 
 # ---- reversible: momentum SGD through training ---------------------------------------------
+# (the import stays with the section, so that sections added by other pages merge cleanly)
+import numpy as np  # noqa: E402
+
 
 def _frame_steps(K: int, frames: int) -> list[int]:
     """Inverse positions k shown by the animation: K (nothing undone) down to 0."""

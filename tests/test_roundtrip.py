@@ -107,3 +107,16 @@ def test_exact_on_cupy_matches_numpy_bit_for_bit():
     b = roundtrip(cfg, gpu, observer=fwd_gpu)
     assert a.bit_exact and b.bit_exact and a.bits_stored == b.bits_stored
     np.testing.assert_allclose(to_numpy(fwd_gpu.theta), fwd_np.theta, rtol=1e-12)
+
+
+@pytest.mark.parametrize("objective", ["quadratic", "rosenbrock", "digits"])
+def test_round_trip_on_every_backend_matches_numpy(backend, objective):
+    cfg = TrainConfig(objective=objective, D=5, steps=60, beta=0.7, mode="exact")
+    rec, rec_np = Recorder((0, 1)), Recorder((0, 1))
+    res = roundtrip(cfg, backend, observer=rec, trace_bits=True)
+    ref = roundtrip(cfg, NP, observer=rec_np, trace_bits=True)
+    assert res.bit_exact and res.bits_stored == ref.bits_stored
+    np.testing.assert_array_equal(res.bits_trace, ref.bits_trace)
+    np.testing.assert_allclose(rec.theta, rec_np.theta, rtol=1e-13, atol=1e-15)
+    f64 = roundtrip(cfg.replace(mode="float64"), backend)
+    assert not f64.bit_exact and 0 < f64.max_abs_error < 1e-6
