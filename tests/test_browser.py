@@ -3,12 +3,21 @@ no Streamlit exception shows. A screenshot per page lands in tests/artifacts/scr
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 import pytest
 
 from dashboard.site import PAGES
 from tests import harness
 
 pytestmark = pytest.mark.browser
+# The lab must work offline in a lecture hall: no font, script or icon from the internet.
+LOCAL = {"127.0.0.1", "localhost", "data", "blob"}
+
+
+def _host(url: str) -> str:
+    parsed = urlparse(url)
+    return parsed.hostname or parsed.scheme
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
@@ -16,7 +25,9 @@ def test_page_renders_in_chromium(browser, server_url, spec):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     errors: list[str] = []
+    hosts: set[str] = set()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda req: hosts.add(_host(req.url)))
     try:
         page.goto(harness.page_url(server_url, spec.url_path, spec is PAGES[0]))
         page.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
@@ -26,6 +37,7 @@ def test_page_renders_in_chromium(browser, server_url, spec):
         assert page.query_selector('[data-testid="stException"]') is None
         page.screenshot(path=str(harness.SCREENSHOTS / f"{spec.url_path}.png"), full_page=True)
         assert not errors, errors
+        assert hosts <= LOCAL, f"requests left this machine: {hosts - LOCAL}"
     finally:
         context.close()
 
@@ -42,3 +54,4 @@ def test_a_shared_link_reopens_the_same_view(browser, server_url):
         assert lecture.is_checked()
     finally:
         context.close()
+
