@@ -133,11 +133,13 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[Config], skip: tupl
             rng = f" ({fmt(spec.lo)} to {fmt(spec.hi)})"
         text = f"{spec.help or spec.label}{rng}; default {f.default}"
         if kind is bool:
-            parser.add_argument(_option(f.name), dest=f.name, default=f.default,
-                                action=argparse.BooleanOptionalAction, help=text)
+            action = parser.add_argument(_option(f.name), dest=f.name, default=f.default,
+                                         action=argparse.BooleanOptionalAction, help=text)
         else:
-            parser.add_argument(_option(f.name), dest=f.name, type=kind, default=f.default,
-                                metavar=f.name.upper() if kind is not str else "NAME", help=text)
+            action = parser.add_argument(_option(f.name), dest=f.name, type=kind, default=f.default,
+                                         metavar=f.name.upper() if kind is not str else "NAME",
+                                         help=text)
+        action.spec = spec  # the declared bounds, for tests that explore the CLI
 
 
 def from_namespace(cls: type[C], ns: argparse.Namespace, **overrides: Any) -> C:

@@ -55,3 +55,29 @@ def test_a_shared_link_reopens_the_same_view(browser, server_url):
     finally:
         context.close()
 
+
+
+def test_two_sessions_keep_their_own_settings(browser, server_url):
+    """One student's change never reaches another student's view."""
+    a_ctx, b_ctx = browser.new_context(), browser.new_context()
+    try:
+        a, b = a_ctx.new_page(), b_ctx.new_page()
+        a.goto(harness.page_url(server_url, "home", True, "seed=11"))
+        b.goto(harness.page_url(server_url, "home", True, "seed=22&precision=float32"))
+        seed = '[data-testid="stSidebar"] input[type="number"]'
+        a.wait_for_selector(seed, timeout=60_000)
+        b.wait_for_selector(seed, timeout=60_000)
+        a.click('[data-testid="stSidebar"] [data-testid="stNumberInputStepUp"]')
+        a.wait_for_function("() => new URLSearchParams(location.search).get('seed') === '12'",
+                            timeout=30_000)
+        a.get_by_text("float32", exact=True).click()
+        a.wait_for_function("() => new URLSearchParams(location.search).get('precision') === 'float32'",
+                            timeout=30_000)
+        b.reload()
+        b.wait_for_selector(seed, timeout=60_000)
+        assert b.input_value(seed) == "22"
+        assert "seed=22" in b.url and "precision=float32" in b.url
+        assert a.input_value(seed) == "12"
+    finally:
+        a_ctx.close()
+        b_ctx.close()
