@@ -228,3 +228,25 @@ def nbytes(a: Any) -> int:
         return int(a.nbytes)
     bits = next((b for b in (64, 32, 16) if str(b) in str(a.dtype)), 8)
     return math.prod(a.shape) * bits // 8
+
+
+# --------------------------------------------------------------------------- schedules as pictures
+
+
+def cell_steps(Gr: int, Gc: int, schedule: str) -> np.ndarray:
+    """The sequential step (0-based) at which each cell is computed: i * Gc + j cell by cell,
+    i + j by anti-diagonals. (Gr, Gc) integers; the animation on the MDRNN page draws these."""
+    i, j = np.meshgrid(np.arange(Gr), np.arange(Gc), indexing="ij")
+    if schedule == "raster":
+        return i * Gc + j
+    if schedule == "wavefront":
+        return i + j
+    raise ValueError(f"unknown schedule {schedule!r}")
+
+
+def estimate_seconds(Gr: int, Gc: int, D: int, H: int, B: int, schedule: str) -> float:
+    """A rough wall-time guess for one forward pass on a laptop CPU, to refuse oversized work
+    before it starts: a Python-level cost per step plus the multiply-adds at a few GMAC/s."""
+    per_step = 8e-6 if schedule == "raster" else 4e-5
+    steps = steps_raster(Gr, Gc) if schedule == "raster" else steps_wavefront(Gr, Gc)
+    return steps * per_step + macs_exact(Gr, Gc, D, H, B) / 3e9

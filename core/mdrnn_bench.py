@@ -155,8 +155,9 @@ def torch_loop(params: mdrnn.MDRNNParams, x: Any) -> tuple[Callable[[], Any], An
 
 def measure(cfg: GridConfig, backend: Backend, *, precision: str = "float64", seed: int = 0,
             repeat: int = 5, max_seconds: float = 10.0, fused: bool = True,
-            compare_torch: bool = False) -> dict[str, Any]:
-    """Both schedules on one grid: counted cost against the models, and median wall times."""
+            compare_torch: bool = False, states: bool = False) -> dict[str, Any]:
+    """Both schedules on one grid: counted cost against the models, and median wall times.
+    ``states`` adds ``h_abs_mean``: mean over the H units of |h(i, j)| for the first input."""
     Gr, Gc, D, H, B = cfg.Gr, cfg.Gc, cfg.D, cfg.H, cfg.B
     dtype_of(backend.xp, precision)
     params = mdrnn.init_params(backend, D, H, seed=seed, dtype=precision)
@@ -210,6 +211,8 @@ def measure(cfg: GridConfig, backend: Backend, *, precision: str = "float64", se
                         "torch_over_wavefront": tt / schedules["wavefront"]["seconds"],
                         "torch_over_raster": tt / schedules["raster"]["seconds"],
                         "max_abs_difference": float(np.abs(torch_h - h["wavefront"]).max())}
+    if states:
+        out["h_abs_mean"] = np.abs(h["wavefront"][0]).mean(axis=-1)  # (Gr, Gc)
     out["verdict"] = verdict(out)
     return out
 

@@ -76,3 +76,15 @@ def test_memory_estimates_grow_with_the_grid():
     assert cost.state_bytes_wavefront(8, 8, 4) > cost.state_bytes_raster(8, 8, 4)
     assert cost.state_bytes_raster(8, 8, 4, B=2, itemsize=4) == 2 * 64 * 4 * 2 * 4
     assert np.isclose(cost.state_bytes_wavefront(100, 100, 1) / cost.state_bytes_raster(100, 100, 1), 1.51)
+
+
+def test_cell_steps_pictures_the_two_schedules():
+    r = cost.cell_steps(2, 3, "raster")
+    w = cost.cell_steps(2, 3, "wavefront")
+    assert r.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert w.tolist() == [[0, 1, 2], [1, 2, 3]]
+    assert w.max() + 1 == cost.steps_wavefront(2, 3) and r.max() + 1 == cost.steps_raster(2, 3)
+    with pytest.raises(ValueError):
+        cost.cell_steps(2, 2, "spiral")
+    assert cost.estimate_seconds(64, 64, 3, 32, 1, "raster") > cost.estimate_seconds(64, 64, 3, 32, 1,
+                                                                                      "wavefront")

@@ -56,6 +56,8 @@ def _add_cost(cmds: argparse._SubParsersAction) -> None:
                    help="stop repeating a schedule once its runs took this long (default 20)")
     p.add_argument("--compare-torch", action="store_true",
                    help="also time a PyTorch cell-by-cell loop of the same RNN (needs PyTorch)")
+    p.add_argument("--states", action="store_true",
+                   help="also print h_abs_mean: mean |h(i,j)| over the H units, first input (the heatmap)")
     p.set_defaults(func=_run_cost)
 
 
@@ -65,7 +67,7 @@ def _run_cost(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"timing raster and wavefront on a {cfg.Gr} x {cfg.Gc} grid ...", file=sys.stderr)
     result = measure(cfg, backend, precision=args.precision, seed=args.seed, repeat=max(1, args.repeat),
-                     max_seconds=args.max_seconds, compare_torch=args.compare_torch)
+                     max_seconds=args.max_seconds, compare_torch=args.compare_torch, states=args.states)
     return emit(result, args)
 
 
