@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core import cost, mdrnn
-from core.backend import Backend, dtype_of, synchronize, to_numpy
+from core.backend import Backend, describe_device, dtype_of, synchronize, to_numpy
 from core.config import Config, param
 from core.limits import ConfigError, ProgressFn, no_progress, require_finite, require_memory
 
@@ -126,11 +126,16 @@ def fused_baseline(backend: Backend, M: int, K: int, N: int, dtype: str, seed: i
 
 def torch_loop(params: mdrnn.MDRNNParams, x: Any) -> tuple[Callable[[], Any], Any]:
     """The same RNN as a PyTorch cell-by-cell Python loop (as public MDLSTM code runs it), on
-    the CPU. Imported lazily: PyTorch is optional. Returns (call, h of one call as NumPy)."""
+    the CPU. Imported lazily: PyTorch is optional. Returns (call, h of one call as NumPy).
+
+    PyTorch is limited to one intra-op thread: its per-cell products (B x D and B x H by
+    H x H) are far too small to gain from more, and its idle worker threads would otherwise
+    compete with NumPy's BLAS threads and slow every timing in the same run."""
     try:
         import torch
     except ImportError as exc:
         raise ConfigError("--compare-torch needs PyTorch, which is not installed here") from exc
+    torch.set_num_threads(1)
     W_in, W_W, W_N, b = (torch.from_numpy(np.ascontiguousarray(to_numpy(a)))
                          for a in params.arrays().values())
     xt = torch.from_numpy(np.ascontiguousarray(to_numpy(x)))  # (B, Gr, Gc, D)
@@ -187,7 +192,8 @@ def measure(cfg: GridConfig, backend: Backend, *, precision: str = "float64", se
                         "macs_over_seed_model": c.macs / seed_macs, "macs_over_exact_model": c.macs / exact,
                         "repeats": len(times[s])}
     out: dict[str, Any] = {
-        "config": {**cfg.as_dict(), "precision": precision, "backend": backend.name},
+        "config": {**cfg.as_dict(), "precision": precision, "backend": backend.name,
+                   "device": describe_device(backend.name)["summary"]},
         "weights": params.count(bias=False),
         "weights_formula": cost.weights_seed(D, H),
         "weights_with_bias": params.count(bias=True),
