@@ -41,8 +41,9 @@ class GridConfig(Config):
     B: int = param(1, 1, 256, label="B (batch)", help="grids processed at once")
 
     def check(self) -> None:
-        need = cost.forward_bytes_estimate(self.Gr, self.Gc, self.D, self.H, self.B)
-        what = f"a {self.Gr} x {self.Gc} grid with D={self.D}, H={self.H}, B={self.B} (float64)"
+        need = cost.measure_bytes_estimate(self.Gr, self.Gc, self.D, self.H, self.B)
+        what = (f"both schedules on a {self.Gr} x {self.Gc} grid with D={self.D}, H={self.H}, "
+                f"B={self.B} (float64)")
         require_memory(need, what)
 
 
@@ -83,7 +84,7 @@ class SweepConfig(Config):
         return pts
 
     def check(self) -> None:
-        need = max(cost.forward_bytes_estimate(p["G"], p["G"], p["D"], p["H"], self.B) for p in self.points())
+        need = max(cost.measure_bytes_estimate(p["G"], p["G"], p["D"], p["H"], self.B) for p in self.points())
         require_memory(need, f"the largest grid of this sweep (B={self.B}, float64)")
 
 

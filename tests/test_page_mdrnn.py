@@ -51,7 +51,7 @@ def test_oversized_grid_gets_a_memory_message_before_work():
 
 
 def test_a_grid_too_slow_for_a_page_is_refused_with_the_command():
-    at = open_page({"mdrnn_Gr": "180", "mdrnn_Gc": "180", "mdrnn_H": "512"})
+    at = open_page({"mdrnn_Gr": "160", "mdrnn_Gc": "160", "mdrnn_H": "512"})
     assert not at.exception
     assert any("too long for a page" in e.value for e in at.error)
 
