@@ -57,11 +57,10 @@ with main:
 
 # --------------------------------------------------------------------------- the wavefront
 with tab_wave:
-    c1, c2, c3 = st.columns(3)
+    c1, c2 = st.columns(2)
     c1.metric("Raster steps", f"{sched['raster']['steps']:,}", help="one per cell: Gr × Gc (G² square)")
     c2.metric("Wavefront steps", f"{sched['wavefront']['steps']:,}",
-              help="one per anti-diagonal: Gr + Gc − 1 (2G − 1 square)")
-    c3.metric("Cells per wavefront step", f"up to {min(grid.Gr, grid.Gc)}")
+              help="one per anti-diagonal: Gr + Gc − 1 (2G − 1 square); up to min(Gr, Gc) cells each")
     if grid.Gr * grid.Gc <= ANIMATION_MAX_CELLS:
         steps = cell_steps(grid.Gr, grid.Gc, view.schedule)
         widgets.chart(plots.schedule_animation(steps.tolist(), view.schedule),
