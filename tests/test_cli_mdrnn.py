@@ -88,3 +88,13 @@ def test_cost_on_cupy(capsys):
     assert r["config"]["backend"] == "cupy"
     assert r["schedules"]["wavefront"]["macs"] == r["macs_model_exact"]
     assert r["max_abs_difference_raster_wavefront"] < 1e-12
+
+
+def test_sweep_text_is_a_table_then_the_slopes(capsys):
+    code, out, _ = run(capsys, "mdrnn", "sweep", "--axes", "G", "--G-max", "8", "--H", "3", "--repeat", "1",
+                       "--quiet")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["axis", "G", "H", "D", "schedule", "seconds", "steps", "macs", "speedup"]
+    assert len([ln for ln in lines if ln.strip().startswith("G ")]) == 4
+    assert "slopes:" in out

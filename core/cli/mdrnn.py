@@ -91,9 +91,16 @@ def _run_sweep(args: argparse.Namespace) -> int:
     backend = backend_from(args)
     result = sweep(cfg, backend, precision=args.precision, seed=args.seed,
                    progress=StderrProgress(args.quiet))
-    if not args.csv:
+    if args.json:
         return emit(result, args)
     rows = jsonable(result["rows"])
+    if not args.csv:  # a readable table, then the slopes
+        print(f"{'axis':>4} {'G':>5} {'H':>5} {'D':>5} {'schedule':>10} {'seconds':>11} {'steps':>8} "
+              f"{'macs':>13} {'speedup':>8}")
+        for r in rows:
+            print(f"{r['axis']:>4} {r['G']:>5} {r['H']:>5} {r['D']:>5} {r['schedule']:>10} "
+                  f"{r['seconds']:>11.3e} {r['steps']:>8} {r['macs']:>13,} {r['speedup']:>8.2f}")
+        return emit({"slopes": result["slopes"]}, args)
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
