@@ -13,6 +13,7 @@ Everything the ``mdrnn`` CLI commands and the MDRNN page print comes from here:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -109,6 +110,21 @@ def _interleaved(fns: dict[str, Callable[[], Any]], xp: Any, repeat: int,
             synchronize(xp)
             times[name].append(time.perf_counter() - t0)
     return times
+
+
+def blas_threads(n: int | None) -> Any:
+    """A context that limits the BLAS library (OpenBLAS, MKL) to ``n`` threads; nothing when
+    ``n`` is None. On a busy shared machine one thread gives steadier timings: a BLAS thread
+    that loses its core makes every multi-threaded product wait for it."""
+    if n is None:
+        return contextlib.nullcontext()
+    if n < 1:
+        raise ConfigError(f"--blas-threads must be at least 1, got {n}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError as exc:
+        raise ConfigError("--blas-threads needs threadpoolctl (installed with scikit-learn)") from exc
+    return threadpool_limits(limits=n, user_api="blas")
 
 
 def _median(ts: list[float]) -> float:

@@ -98,3 +98,9 @@ def test_sweep_text_is_a_table_then_the_slopes(capsys):
     assert lines[0].split() == ["axis", "G", "H", "D", "schedule", "seconds", "steps", "macs", "speedup"]
     assert len([ln for ln in lines if ln.strip().startswith("G ")]) == 4
     assert "slopes:" in out
+
+
+def test_cost_with_one_blas_thread(capsys):
+    code, out, _ = run(capsys, "mdrnn", "cost", "--G", "5", "--H", "3", "--repeat", "1", "--json", "--quiet",
+                       "--blas-threads", "1")
+    assert code == 0 and json.loads(out)["config"]["blas_threads"] == 1

@@ -87,3 +87,12 @@ def test_grad_check_passes_and_refuses_huge_work(backend):
     assert r["direction"]["relative_error"] <= 1e-7
     with pytest.raises(ConfigError, match="forward passes"):
         mb.grad_check(mb.GridConfig(Gr=128, Gc=128, D=3, H=128), backend)
+
+
+def test_blas_threads_limits_and_refuses_nonsense():
+    with mb.blas_threads(None):
+        pass
+    with mb.blas_threads(1):
+        pass  # threadpoolctl present (it comes with scikit-learn)
+    with pytest.raises(ConfigError, match="at least 1"):
+        mb.blas_threads(0)

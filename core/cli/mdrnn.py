@@ -19,7 +19,7 @@ from typing import Any
 
 from core.cli.common import StderrProgress, backend_from, emit, jsonable, run_options
 from core.config import add_arguments, from_namespace
-from core.mdrnn_bench import PRECISIONS, GridConfig, SweepConfig, grad_check, measure, sweep
+from core.mdrnn_bench import PRECISIONS, GridConfig, SweepConfig, blas_threads, grad_check, measure, sweep
 
 SQUARE_HELP = "shorthand for a square grid: sets both --Gr and --Gc (the seed's G)"
 
@@ -40,6 +40,12 @@ def _precision(p: argparse.ArgumentParser) -> None:
                    help="floating-point format of the arrays (default float64)")
 
 
+def _threads(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--blas-threads", type=int, default=None, metavar="N",
+                   help="limit NumPy's BLAS to N threads while timing (default: the library's own "
+                   "choice); 1 gives steadier figures on a busy machine")
+
+
 # --------------------------------------------------------------------------- cost
 
 
@@ -51,6 +57,7 @@ def _add_cost(cmds: argparse._SubParsersAction) -> None:
         "repeated runs, and the wavefront against one fused product + tanh of the same arithmetic.")
     _grid_options(p)
     _precision(p)
+    _threads(p)
     p.add_argument("--repeat", type=int, default=7, help="timed runs per schedule (median; default 7)")
     p.add_argument("--max-seconds", type=float, default=20.0,
                    help="stop repeating a schedule once its runs took this long (default 20)")
@@ -66,8 +73,10 @@ def _run_cost(args: argparse.Namespace) -> int:
     backend = backend_from(args)
     if not args.quiet:
         print(f"timing raster and wavefront on a {cfg.Gr} x {cfg.Gc} grid ...", file=sys.stderr)
-    result = measure(cfg, backend, precision=args.precision, seed=args.seed, repeat=max(1, args.repeat),
-                     max_seconds=args.max_seconds, compare_torch=args.compare_torch, states=args.states)
+    with blas_threads(args.blas_threads):
+        result = measure(cfg, backend, precision=args.precision, seed=args.seed, repeat=max(1, args.repeat),
+                         max_seconds=args.max_seconds, compare_torch=args.compare_torch, states=args.states)
+    result["config"]["blas_threads"] = args.blas_threads or "default"
     return emit(result, args)
 
 
@@ -82,6 +91,7 @@ def _add_sweep(cmds: argparse._SubParsersAction) -> None:
         "the points as CSV (--csv; the slopes then go to stderr). Progress goes to stderr.")
     add_arguments(p, SweepConfig)
     _precision(p)
+    _threads(p)
     p.add_argument("--csv", action="store_true", help="print the points as CSV instead of JSON/text")
     p.set_defaults(func=_run_sweep)
 
@@ -89,8 +99,10 @@ def _add_sweep(cmds: argparse._SubParsersAction) -> None:
 def _run_sweep(args: argparse.Namespace) -> int:
     cfg = from_namespace(SweepConfig, args)
     backend = backend_from(args)
-    result = sweep(cfg, backend, precision=args.precision, seed=args.seed,
-                   progress=StderrProgress(args.quiet))
+    with blas_threads(args.blas_threads):
+        result = sweep(cfg, backend, precision=args.precision, seed=args.seed,
+                       progress=StderrProgress(args.quiet))
+    result["config"]["blas_threads"] = args.blas_threads or "default"
     if args.json:
         return emit(result, args)
     rows = jsonable(result["rows"])
