@@ -348,6 +348,8 @@ def grad_check(cfg: GridConfig, backend: Backend, *, seed: int = 0, eps: float =
             scale = max(scale, abs(fd))
         entrywise[name] = max(diffs) / scale if scale > 0 else float("nan")
     t = {k: rng.standard_normal(v.shape) for k, v in host.items()}
+    norm = math.sqrt(sum(float(np.sum(v * v)) for v in t.values()))
+    t = {k: v / norm for k, v in t.items()}  # a unit direction: the step is eps_dir, whatever the size
     eps_dir = 1e-5
     plus = loss({k: v + eps_dir * t[k] for k, v in host.items()})
     minus = loss({k: v - eps_dir * t[k] for k, v in host.items()})
