@@ -1,0 +1,241 @@
+"""MDLSTM: LSTM cells on the 2-D grid, swept by anti-diagonals (seed problem 5).
+
+Seed problem 5 says an MDRNN is "more vulnerable to vanishing gradients" and that LSTM cells
+relieve this. This is the cell that claim is about (Graves, Fernandez and Schmidhuber 2007,
+"Multi-dimensional recurrent neural networks"), without peepholes. Cell (i, j) reads its
+west neighbour (h_W, c_W) = (h, c)(i, j-1) and its north neighbour (h_N, c_N) = (h, c)(i-1, j),
+zero outside the grid, like the seed's 2-D RNN (problem 3):
+
+    a = W_in x(i,j) + W_W h_W + W_N h_N + b          (5H pre-activations, blocks below)
+    graves:  c = i g + f_W c_W + f_N c_N             (one forget gate per direction)
+    stable:  c = f (lam c_W + (1 - lam) c_N) + (1 - f) i g
+    h = o tanh(c)
+
+with i, f_W (or f), f_N (or lam), o = sigmoid of their blocks and g = tanh of the last.
+Graves' cell adds both neighbours' cells with two forget gates, whose sum can exceed 1:
+c may grow with the number of paths to the origin, exponentially in i + j. The stable form
+follows Leifert et al. (2016), "Cells in multidimensional recurrent neural networks": a gate
+lam mixes the two neighbour cells (a convex combination), and the input is coupled to the
+forget gate, so c is a convex combination of c_W, c_N and i g, and |c| <= 1 everywhere.
+
+Schedules: ``forward`` sweeps the 2G-1 anti-diagonals (seed problem 4), each one batched
+matrix product, on a skewed layout where every diagonal is one contiguous slice: cell (i, j)
+lives at ``S[i + j, i + 1]``, its west neighbour at ``S[d-1, i+1]`` and its north neighbour at
+``S[d-1, i]``; row 0 and cells off the grid stay zero, which is the zero boundary.
+``forward_raster`` visits the cells one by one (the reference). ``backward`` runs the
+diagonals in reverse; weight adjoints are single large products after the sweep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core.backend import Backend, namespace
+from core.limits import ConfigError
+
+CELLS = ("graves", "stable")
+GATES = 5  # blocks of a: i, f_W | f, f_N | lam, o, g
+
+
+def sigmoid(xp: Any, a: Any) -> Any:
+    return 1.0 / (1.0 + xp.exp(-a))
+
+
+def init_params(backend: Backend, D: int, H: int, seed: int, dtype: str = "float64",
+                scale: float = 1.0, forget_bias: float = 1.0) -> dict[str, Any]:
+    """W_in (D, 5H), W_W and W_N (H, 5H) ~ N(0, scale^2 / fan_in), b (5H,) zero except the
+    forget block(s), which start at ``forget_bias`` (block 1; block 2 too for Graves' f_N,
+    and for the stable cell's lam, where 0 would mean an even mix)."""
+    p = {"W_in": backend.randn((D, GATES * H), seed=seed, dtype=dtype, scale=scale / D**0.5),
+         "W_W": backend.randn((H, GATES * H), seed=seed + 1, dtype=dtype, scale=scale / H**0.5),
+         "W_N": backend.randn((H, GATES * H), seed=seed + 2, dtype=dtype, scale=scale / H**0.5)}
+    p["b"] = backend.asarray([0.0] * H + [forget_bias] * 2 * H + [0.0] * 2 * H, dtype)
+    return p
+
+
+# --- one cell (or one diagonal of cells, stacked along the first axis) ---------------------
+
+def cell_forward(a: Any, c_W: Any, c_N: Any, cell: str) -> tuple[Any, Any, Any]:
+    """Pre-activations a (N, 5H) and neighbour cells (N, H) -> (h, c, gates (N, 5H))."""
+    xp = namespace(a, c_W, c_N)
+    H = a.shape[-1] // GATES
+    s = sigmoid(xp, a[..., :4 * H])
+    g = xp.tanh(a[..., 4 * H:])
+    i, f1, f2, o = s[..., :H], s[..., H:2 * H], s[..., 2 * H:3 * H], s[..., 3 * H:]
+    if cell == "graves":
+        c = i * g + f1 * c_W + f2 * c_N
+    else:  # stable: f1 = f, f2 = lam
+        c = f1 * (f2 * c_W + (1.0 - f2) * c_N) + (1.0 - f1) * i * g
+    h = o * xp.tanh(c)
+    return h, c, xp.concat([s, g], axis=-1)
+
+
+def cell_backward(h_bar: Any, c_bar: Any, gates: Any, c: Any, c_W: Any, c_N: Any,
+                  cell: str) -> tuple[Any, Any, Any]:
+    """Adjoints of :func:`cell_forward`: (a_bar (N, 5H), c_W_bar, c_N_bar) given h_bar and the
+    adjoint c_bar that reaches c from the cells that read it (the 2-D form of seed eq. (2))."""
+    xp = namespace(h_bar, c_bar, gates)
+    H = c.shape[-1]
+    i, f1, f2, o, g = (gates[..., n * H:(n + 1) * H] for n in range(GATES))
+    tc = xp.tanh(c)
+    o_bar = h_bar * tc  # seed eq. (4)
+    c_bar = c_bar + h_bar * o * (1.0 - tc * tc)  # seed eq. (2), first term
+    if cell == "graves":
+        i_bar, g_bar = c_bar * g, c_bar * i  # seed eqs. (6), (3)
+        f1_bar, f2_bar = c_bar * c_W, c_bar * c_N  # seed eq. (5), once per direction
+        c_W_bar, c_N_bar = c_bar * f1, c_bar * f2
+    else:
+        mix = f2 * c_W + (1.0 - f2) * c_N
+        f1_bar = c_bar * (mix - i * g)
+        m_bar = c_bar * f1
+        f2_bar = m_bar * (c_W - c_N)
+        c_W_bar, c_N_bar = m_bar * f2, m_bar * (1.0 - f2)
+        i_bar, g_bar = c_bar * (1.0 - f1) * g, c_bar * (1.0 - f1) * i
+    s_bar = xp.concat([i_bar, f1_bar, f2_bar, o_bar], axis=-1)
+    s = gates[..., :4 * H]
+    a_bar = xp.concat([s_bar * s * (1.0 - s), g_bar * (1.0 - g * g)], axis=-1)  # seed eqs. (7), (8)
+    return a_bar, c_W_bar, c_N_bar
+
+
+# --- the skewed layout: one anti-diagonal per contiguous slice ------------------------------
+
+def diagonal_rows(d: int, R: int, C: int) -> tuple[int, int]:
+    """Rows (lo, hi) of the cells (i, d - i) on anti-diagonal d of an R x C grid."""
+    return max(0, d - (C - 1)), min(d, R - 1)
+
+
+def skew(a: Any) -> Any:
+    """(B, R, C, F) -> (R+C-1, R+1, B, F): cell (i, j) to slot [i + j, i + 1]; other slots zero."""
+    xp = namespace(a)
+    B, R, C, F = a.shape
+    S = xp.zeros((R + C - 1, R + 1, B, F), dtype=a.dtype)
+    for i in range(R):
+        S[i:i + C, i + 1, ...] = xp.permute_dims(a[:, i, ...], (1, 0, 2))  # (C, B, F)
+    return S
+
+
+def slab(S: Any, d: int, lo: int, hi: int) -> Any:
+    """Slots [d, lo:hi+1] of a skewed array as one matrix (n B, F): a contiguous view."""
+    xp = namespace(S)
+    return xp.reshape(S[d, lo:hi + 1, ...], (-1, S.shape[-1]))
+
+
+def unskew(S: Any, R: int, C: int) -> Any:
+    """Inverse of :func:`skew`: (R+C-1, R+1, B, F) -> (B, R, C, F)."""
+    xp = namespace(S)
+    return xp.stack([xp.permute_dims(S[i:i + C, i + 1, ...], (1, 0, 2)) for i in range(R)], axis=1)
+
+
+@dataclass(frozen=True)
+class MDLSTMCache:
+    """States on the skewed layout, kept for the backward sweep."""
+
+    x: Any  # (B, R, C, D)
+    h: Any  # (R+C-1, R+1, B, H)
+    c: Any  # (R+C-1, R+1, B, H)
+    gates: Any  # (R+C-1, R+1, B, 5H)
+    cell: str
+
+
+def _check(params: dict[str, Any], x: Any, cell: str) -> None:
+    if cell not in CELLS:
+        raise ConfigError(f"unknown MDLSTM cell {cell!r}: choose one of {', '.join(CELLS)}")
+    if x.ndim != 4 or x.shape[-1] != params["W_in"].shape[0]:
+        raise ConfigError(f"x must be (B, rows, cols, D={params['W_in'].shape[0]}), got {x.shape}")
+
+
+def forward(params: dict[str, Any], x: Any, cell: str = "stable") -> tuple[Any, MDLSTMCache]:
+    """Wavefront sweep: x (B, R, C, D) -> h (B, R, C, H) in R + C - 1 sequential steps."""
+    _check(params, x, cell)
+    xp = namespace(x, params["W_in"])
+    B, R, C, D = x.shape
+    H5 = params["W_W"].shape[1]
+    H = H5 // GATES
+    ax = skew(xp.reshape(xp.reshape(x, (-1, D)) @ params["W_in"] + params["b"], (B, R, C, H5)))
+    hs = xp.zeros((R + C - 1, R + 1, B, H), dtype=x.dtype)
+    cs = xp.zeros((R + C - 1, R + 1, B, H), dtype=x.dtype)
+    gs = xp.zeros((R + C - 1, R + 1, B, H5), dtype=x.dtype)
+    zero = xp.zeros((B, H), dtype=x.dtype)
+    for d in range(R + C - 1):
+        lo, hi = diagonal_rows(d, R, C)
+        n = hi - lo + 1
+        a = slab(ax, d, lo + 1, hi + 1)  # (n B, 5H)
+        if d > 0:  # west neighbours sit in the same slots of diagonal d-1, north ones one slot up
+            a = a + slab(hs, d - 1, lo + 1, hi + 1) @ params["W_W"] + slab(hs, d - 1, lo, hi) @ params["W_N"]
+            c_W, c_N = slab(cs, d - 1, lo + 1, hi + 1), slab(cs, d - 1, lo, hi)
+        else:
+            c_W = c_N = zero
+        h, c, g = cell_forward(a, c_W, c_N, cell)
+        hs[d, lo + 1:hi + 2, ...] = xp.reshape(h, (n, B, H))
+        cs[d, lo + 1:hi + 2, ...] = xp.reshape(c, (n, B, H))
+        gs[d, lo + 1:hi + 2, ...] = xp.reshape(g, (n, B, H5))
+    return unskew(hs, R, C), MDLSTMCache(x, hs, cs, gs, cell)
+
+
+def backward(params: dict[str, Any], cache: MDLSTMCache, h_bar: Any) -> tuple[dict[str, Any], Any]:
+    """Adjoints of W_in, W_W, W_N, b and x given h_bar (B, R, C, H), diagonals in reverse."""
+    xp = namespace(h_bar, params["W_in"])
+    x = cache.x
+    B, R, C, D = x.shape
+    H5 = params["W_W"].shape[1]
+    H = H5 // GATES
+    hb = skew(h_bar)  # gathers the adjoints sent back by later cells too
+    cb = xp.zeros_like(cache.c)
+    ab = xp.zeros_like(cache.gates)
+    W_W_T, W_N_T = xp.matrix_transpose(params["W_W"]), xp.matrix_transpose(params["W_N"])
+    zero = xp.zeros((B, H), dtype=x.dtype)
+    for d in reversed(range(R + C - 1)):
+        lo, hi = diagonal_rows(d, R, C)
+        n = hi - lo + 1
+        if d > 0:
+            c_W, c_N = slab(cache.c, d - 1, lo + 1, hi + 1), slab(cache.c, d - 1, lo, hi)
+        else:
+            c_W = c_N = zero
+        a_bar, c_W_bar, c_N_bar = cell_backward(
+            slab(hb, d, lo + 1, hi + 1), slab(cb, d, lo + 1, hi + 1),
+            slab(cache.gates, d, lo + 1, hi + 1), slab(cache.c, d, lo + 1, hi + 1), c_W, c_N, cache.cell)
+        ab[d, lo + 1:hi + 2, ...] = xp.reshape(a_bar, (n, B, H5))
+        if d > 0:  # send adjoints to the west and north neighbours on diagonal d - 1
+            hb[d - 1, lo + 1:hi + 2, ...] += xp.reshape(a_bar @ W_W_T, (n, B, H))
+            hb[d - 1, lo:hi + 1, ...] += xp.reshape(a_bar @ W_N_T, (n, B, H))
+            cb[d - 1, lo + 1:hi + 2, ...] += xp.reshape(c_W_bar, (n, B, H))
+            cb[d - 1, lo:hi + 1, ...] += xp.reshape(c_N_bar, (n, B, H))
+    # weight adjoints: one product each over all cells; slot [d, r] reads [d-1, r] (west) and
+    # [d-1, r-1] (north), and a_bar is zero on every slot off the grid
+    T = xp.matrix_transpose
+    a_flat = xp.reshape(unskew(ab, R, C), (-1, H5))  # (B R C, 5H)
+    grads = {
+        "W_in": T(xp.reshape(x, (-1, D))) @ a_flat,
+        "W_W": T(xp.reshape(cache.h[:-1, ...], (-1, H))) @ xp.reshape(ab[1:, ...], (-1, H5)),
+        "W_N": T(xp.reshape(cache.h[:-1, :-1, ...], (-1, H))) @ xp.reshape(ab[1:, 1:, ...], (-1, H5)),
+        "b": xp.sum(a_flat, axis=0),
+    }
+    x_bar = xp.reshape(a_flat @ T(params["W_in"]), (B, R, C, D))
+    return grads, x_bar
+
+
+def forward_raster(params: dict[str, Any], x: Any, cell: str = "stable") -> tuple[Any, Any]:
+    """Reference schedule, one cell at a time in row-major order (R C sequential steps):
+    x (B, R, C, D) -> (h, c), each (B, R, C, H)."""
+    _check(params, x, cell)
+    xp = namespace(x, params["W_in"])
+    B, R, C, _ = x.shape
+    H = params["W_W"].shape[0]
+    zero = xp.zeros((B, H), dtype=x.dtype)
+    h = [[zero] * C for _ in range(R)]
+    c = [[zero] * C for _ in range(R)]
+    for i in range(R):
+        for j in range(C):
+            h_W, c_W = (h[i][j - 1], c[i][j - 1]) if j > 0 else (zero, zero)
+            h_N, c_N = (h[i - 1][j], c[i - 1][j]) if i > 0 else (zero, zero)
+            a = x[:, i, j, :] @ params["W_in"] + h_W @ params["W_W"] + h_N @ params["W_N"] + params["b"]
+            h[i][j], c[i][j], _ = cell_forward(a, c_W, c_N, cell)
+    stack = lambda rows: xp.stack([xp.stack(r, axis=1) for r in rows], axis=1)  # noqa: E731
+    return stack(h), stack(c)
+
+
+def cell_states(cache: MDLSTMCache) -> Any:
+    """The cell states c (B, R, C, H) of a forward sweep (to see whether they stay bounded)."""
+    _, R, C, _ = cache.x.shape
+    return unskew(cache.c, R, C)
