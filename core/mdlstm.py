@@ -39,7 +39,8 @@ GATES = 5  # blocks of a: i, f_W | f, f_N | lam, o, g
 
 
 def sigmoid(xp: Any, a: Any) -> Any:
-    return 1.0 / (1.0 + xp.exp(-a))
+    """Logistic function written with tanh, so no exp overflows for large |a|."""
+    return 0.5 + 0.5 * xp.tanh(0.5 * a)
 
 
 def init_params(backend: Backend, D: int, H: int, seed: int, dtype: str = "float64",
