@@ -51,3 +51,47 @@ def backend_report(name: str) -> dict[str, Any]:
         error = f"{exc}. Running on NumPy instead."
     return {"backend": backend.name, "error": error, **describe_device(backend.name)}
 
+
+
+# --------------------------------------------------------------------------- MDRNN (seed problems 3 and 4)
+# (imports kept in this section so that other topics' sections merge cleanly)
+from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS  # noqa: E402
+
+
+def _mdrnn_backend(run: Any) -> Any:
+    return select_backend(run.backend)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Running both schedules ...")
+def mdrnn_measure(grid: Any, run: Any) -> dict[str, Any]:
+    """Both schedules on one grid (``core.mdrnn_bench.measure``): counted cost, models, median
+    seconds, the fused-product efficiency and the map of |h|. Refuses grids whose raster run
+    would exceed the time budget, before starting."""
+    from core import cost
+    from core.mdrnn_bench import measure
+
+    guess = cost.estimate_seconds(grid.Gr, grid.Gc, grid.D, grid.H, grid.B, "raster")
+    if guess > TIME_BUDGET_SECONDS / 4:
+        raise ConfigError(f"one raster pass over a {grid.Gr} x {grid.Gc} grid takes about {guess:.0f} s "
+                          "here, too long for a page: choose a smaller grid, or time it with the "
+                          "command below")
+    repeat = 5 if guess < 0.05 else 3 if guess < 0.5 else 1
+    return measure(grid, _mdrnn_backend(run), precision=run.precision, seed=run.seed, repeat=repeat,
+                   max_seconds=TIME_BUDGET_SECONDS / 8, states=True)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def mdrnn_sweep(cfg: Any, run: Any) -> dict[str, Any]:
+    """The scaling sweep (``core.mdrnn_bench.sweep``) with a progress bar while it runs."""
+    from core.mdrnn_bench import sweep
+
+    with progress_bar("Timing raster and wavefront") as report:
+        return sweep(cfg, _mdrnn_backend(run), precision=run.precision, seed=run.seed, progress=report)
+
+
+def mdrnn_sweep_estimate(cfg: Any) -> float:
+    """Rough seconds the sweep will take (each point: a warm-up and ``repeat`` runs of both)."""
+    from core import cost
+
+    return sum((cfg.repeat + 1) * sum(cost.estimate_seconds(p["G"], p["G"], p["D"], p["H"], cfg.B, s)
+                                      for s in ("raster", "wavefront")) for p in cfg.points())

@@ -97,3 +97,116 @@ def recurrence_overview() -> go.Figure:
     fig.update_yaxes(title_text="i (row)", row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0.7, y=-0.1))
     return styled(fig, height=330)
+
+
+# --------------------------------------------------------------------------- MDRNN (seed problems 3 and 4)
+
+
+def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 120) -> go.Figure:
+    """The grid lighting up as a schedule runs: ``steps[i][j]`` is the step at which cell (i, j)
+    is computed. Each frame shows the cells of the current step (orange), those already done
+    (blue) and those still waiting (grey); play/pause buttons and a slider move through the
+    steps. Long schedules show at most ``max_frames`` evenly spaced steps (the counter always
+    gives the true step)."""
+    n_steps = 1 + max(max(row) for row in steps)
+    frames = min(n_steps, max_frames)
+    shown = sorted({round(k * (n_steps - 1) / max(1, frames - 1)) for k in range(frames)})
+    rows, cols = len(steps), len(steps[0])
+    grey, blue, orange = "#e6e6e6", PALETTE[0], PALETTE[1]
+    scale = [[0.0, grey], [0.33, grey], [0.34, blue], [0.66, blue], [0.67, orange], [1.0, orange]]
+    text = steps if rows * cols <= 400 else None
+
+    def state(k: int) -> list[list[int]]:
+        return [[2 if s == k else 1 if s < k else 0 for s in row] for row in steps]
+
+    def title(k: int) -> str:
+        return f"{schedule}: step {k + 1} of {n_steps}"
+
+    heat = dict(colorscale=scale, zmin=0, zmax=2, showscale=False, xgap=1 if cols <= 64 else 0,
+                ygap=1 if rows <= 64 else 0, customdata=steps,
+                hovertemplate="cell (%{y}, %{x}) computed at step %{customdata}<extra></extra>")
+    fig = go.Figure(go.Heatmap(z=state(shown[0]), text=text, texttemplate="%{text}" if text else None,
+                               **heat))
+    fig.frames = [go.Frame(data=[go.Heatmap(z=state(k))], name=str(k), layout=dict(title_text=title(k)))
+                  for k in shown]
+    duration = max(30, min(400, 6000 // len(shown)))
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top",
+                          showactive=False, buttons=[
+                              dict(label="▶ Play", method="animate",
+                                   args=[None, dict(frame=dict(duration=duration, redraw=True),
+                                                    transition=dict(duration=0), fromcurrent=True)]),
+                              dict(label="❚❚ Pause", method="animate",
+                                   args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                                      mode="immediate")])])],
+        sliders=[dict(active=0, x=0.18, len=0.82, y=-0.04, currentvalue=dict(prefix="step "),
+                      steps=[dict(label=str(k + 1), method="animate",
+                                  args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                       transition=dict(duration=0))])
+                             for k in shown])])
+    fig.update_xaxes(title_text="j (column)", constrain="domain")
+    fig.update_yaxes(title_text="i (row)", autorange="reversed", scaleanchor="x")
+    return styled(fig, title(shown[0]), height=560)
+
+
+def cost_bars(labels: list[str], macs: list[int], kinds: list[str]) -> go.Figure:
+    """Multiply-adds: measured per schedule against the models (colour by kind)."""
+    colour = {"measured": PALETTE[0], "model (seed)": PALETTE[3], "model (exact)": PALETTE[2],
+              "model (dense)": PALETTE[4]}
+    fig = go.Figure()
+    for kind in dict.fromkeys(kinds):
+        idx = [k for k, v in enumerate(kinds) if v == kind]
+        fig.add_trace(go.Bar(x=[labels[k] for k in idx], y=[macs[k] for k in idx], name=kind,
+                             marker_color=colour.get(kind, PALETTE[5]),
+                             text=[f"{macs[k]:,}" for k in idx], textposition="outside",
+                             hovertemplate="%{x}: %{y:,} multiply-adds<extra></extra>"))
+    fig.update_yaxes(title_text="multiply-adds")
+    fig.update_layout(barmode="group", uniformtext_minsize=9, legend=dict(orientation="h", y=1.12))
+    return styled(fig, "Multiply-adds: counted while running against the models", height=420)
+
+
+def scaling_plot(rows: list[dict], axis: str, slopes: dict) -> go.Figure:
+    """Seconds against the varied size on log-log axes, raster and wavefront, each with the model
+    (time proportional to its counted multiply-adds, through its largest point) dashed."""
+    fig = go.Figure()
+    colour = {"raster": PALETTE[3], "wavefront": PALETTE[0]}
+    for s in ("raster", "wavefront"):
+        pts = [r for r in rows if r["axis"] == axis and r["schedule"] == s]
+        if not pts:
+            continue
+        xs = [r[axis] for r in pts]
+        fig.add_trace(go.Scatter(x=xs, y=[r["seconds"] for r in pts], mode="lines+markers",
+                                 name=f"{s} (fitted slope {slopes[s]['time']:.2f})",
+                                 line=dict(color=colour[s], width=3), marker=dict(size=9),
+                                 hovertemplate=f"{axis}=%{{x}}: %{{y:.3g}} s<extra>{s}</extra>"))
+        last = pts[-1]
+        model = [last["seconds"] * r["macs_model_exact"] / last["macs_model_exact"] for r in pts]
+        fig.add_trace(go.Scatter(x=xs, y=model, mode="lines", line=dict(color=colour[s], dash="dash"),
+                                 name=f"{s}: ∝ multiply-adds (slope {slopes['model_exact']:.2f})",
+                                 hoverinfo="skip"))
+    fig.update_xaxes(type="log", title_text=axis, dtick=0.30103, tickformat="d")  # a tick per doubling
+    fig.update_yaxes(type="log", title_text="seconds (median)", exponentformat="power")
+    fig.update_layout(legend=dict(orientation="h", y=-0.2))
+    return styled(fig, f"Time against {axis} (log-log)", height=440)
+
+
+def speedup_bars(rows: list[dict], axis: str) -> go.Figure:
+    """Raster seconds / wavefront seconds at each size."""
+    pts = [r for r in rows if r["axis"] == axis and r["schedule"] == "wavefront"]
+    fig = go.Figure(go.Bar(x=[str(r[axis]) for r in pts], y=[r["speedup"] for r in pts],
+                           marker_color=PALETTE[2], text=[f"{r['speedup']:.1f}×" for r in pts],
+                           textposition="outside",
+                           hovertemplate=f"{axis}=%{{x}}: wavefront %{{y:.2f}}× faster<extra></extra>"))
+    fig.add_hline(y=1, line_dash="dot", line_color="#888")
+    fig.update_xaxes(title_text=axis, type="category")
+    fig.update_yaxes(title_text="raster time / wavefront time")
+    return styled(fig, f"Speedup of the wavefront against {axis}", height=360)
+
+
+def state_heatmap(h_abs: list[list[float]]) -> go.Figure:
+    """Mean |h(i, j)| over the hidden units, over the grid."""
+    fig = go.Figure(go.Heatmap(z=h_abs, colorscale=SEQUENTIAL, colorbar=dict(title="mean |h|"),
+                               hovertemplate="cell (%{y}, %{x}): mean |h| = %{z:.3f}<extra></extra>"))
+    fig.update_xaxes(title_text="j (column)", constrain="domain")
+    fig.update_yaxes(title_text="i (row)", autorange="reversed", scaleanchor="x")
+    return styled(fig, "States over the grid: mean |h(i, j)|", height=480)

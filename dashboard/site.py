@@ -23,4 +23,8 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard/pages/home.py", "Home", ":material/home:", "home",
              "What the lab is, the three recurrences, and where each page fits.", section="Start"),
+    PageSpec("dashboard/pages/mdrnn.py", "MDRNN through a grid", ":material/grid_on:", "mdrnn",
+             "A 2-D RNN cell by cell and by anti-diagonal wavefront: the wavefront animated, the "
+             "multiply-adds counted against the seed's models, time against G and H, and the states "
+             "over the grid.", seed_problems="3 and 4", section="Through a grid"),
 )
