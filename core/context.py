@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import Backend, to_numpy
+from core import mdlstm
+from core.backend import Backend, namespace, to_numpy
 from core.config import Config, param
 from core.gridnets import GridNet
 from core.limits import ConfigError, require_memory
@@ -70,8 +71,6 @@ def sensitivity_bytes(G: int, H: int, D: int, itemsize: int = 8) -> int:
 
 def sensitivity_map(net: GridNet, params: dict[str, Any], x: Any, i: int, j: int) -> np.ndarray:
     """S (R, C) for output cell (i, j) of ``net`` on one input ``x`` (1, R, C, D)."""
-    from core.backend import namespace
-
     xp = namespace(x)
     _, R, C, _ = x.shape
     if not (0 <= i < R and 0 <= j < C):
@@ -130,10 +129,22 @@ def compared_nets(cfg: SensitivityConfig) -> dict[str, GridNet]:
 
 def sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int = 0,
                        dtype: str = "float64") -> dict[str, Any]:
-    """Every compared model's map for (i*, j*), its context, decay profile and decay rate."""
+    """Every compared model's map for (i*, j*), its context, decay profile and decay rate;
+    the decay of the tanh MDRNN against both MDLSTM cells; the largest |c| of each cell."""
     G, i, j = cfg.G, cfg.i_star, cfg.j_star
     x = backend.randn((1, G, G, cfg.D), seed=seed + 17, dtype=dtype)
-    out: dict[str, Any] = {"G": G, "i_star": i, "j_star": j, "models": {}}
+    out: dict[str, Any] = {"G": G, "i_star": i, "j_star": j, "models": {}, "decay": {},
+                           "cell_state_max": {}}
+    common = dict(D=cfg.D, H=cfg.H)
+    for cell in CELLS:
+        net = GridNet("mdlstm", cell=cell, forget_bias=cfg.forget_bias, **common)
+        params = net.init(backend, seed, dtype, cfg.scale)
+        S = sensitivity_map(net, params, x, i, j)
+        dist, prof = decay_profile(S, i, j)
+        out["decay"][cell] = {"label": net.label, "distance": dist, "profile": prof,
+                              "decay_per_step": decay_rate(dist, prof)}
+        _, caches = net.forward(params, x)  # one sweep: caches[0] is its MDLSTMCache
+        out["cell_state_max"][cell] = float(np.max(np.abs(to_numpy(mdlstm.cell_states(caches[0])))))
     for key, net in compared_nets(cfg).items():
         params = net.init(backend, seed, dtype, cfg.scale)
         S = sensitivity_map(net, params, x, i, j)
@@ -147,6 +158,31 @@ def sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int = 0,
             "params": net.num_params(), "macs": net.macs(G, G), "steps": net.steps(G, G),
             "receptive_field": receptive_field(net, G, G, i, j),
         }
+    tanh = out["models"]["mdrnn"]
+    out["decay"] = {"tanh": {k: tanh[k] for k in ("label", "distance", "profile", "decay_per_step")},
+                    **out["decay"]}
+    return out
+
+
+FORGET_BIASES = (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0)  # the forget_bias_sweep's points
+
+
+def forget_bias_sweep(cfg: SensitivityConfig, backend: Backend, seed: int = 0, dtype: str = "float64",
+                      biases: tuple[float, ...] = FORGET_BIASES) -> dict[str, Any]:
+    """Decay per step of the one-direction MDLSTM cells against their forget-gate bias, with
+    the tanh MDRNN (no gates) as the reference line, at the sizes and point of ``cfg``."""
+    G, i, j = cfg.G, cfg.i_star, cfg.j_star
+    x = backend.randn((1, G, G, cfg.D), seed=seed + 17, dtype=dtype)
+    tanh = GridNet("mdrnn", cfg.D, cfg.H)
+    S = sensitivity_map(tanh, tanh.init(backend, seed, dtype, cfg.scale), x, i, j)
+    out: dict[str, Any] = {"forget_bias": list(biases), "tanh": decay_rate(*decay_profile(S, i, j))}
+    for cell in CELLS:
+        rates = []
+        for bias in biases:
+            net = GridNet("mdlstm", cfg.D, cfg.H, cell=cell, forget_bias=bias)
+            S = sensitivity_map(net, net.init(backend, seed, dtype, cfg.scale), x, i, j)
+            rates.append(decay_rate(*decay_profile(S, i, j)))
+        out[cell] = rates
     return out
 
 

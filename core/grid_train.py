@@ -242,8 +242,9 @@ def warp_test(cfg: WarpTestConfig, backend: Backend, seed: int = 0, dtype: str =
         out["models"][key]["train_accuracy"] = float(np.mean(
             predict(net, res.params, backend.asarray(x_train[..., None], dtype)) == y_train))
         for kind in warp.WARP_KINDS:
-            out["accuracy"][kind][key] = [float(np.mean(
-                predict(net, res.params, backend.asarray(w[..., None], dtype)) == y_test)) for w in warped[kind]]
+            out["accuracy"][kind][key] = [
+                float(np.mean(predict(net, res.params, backend.asarray(w[..., None], dtype)) == y_test))
+                for w in warped[kind]]
     progress(1.0, "done")
     return out
 

@@ -145,7 +145,7 @@ def _part(params: dict[str, Any], corner: str) -> dict[str, Any]:
 
 def _scan_init(net: GridNet, backend: Backend, seed: int, dtype: str, scale: float) -> dict[str, Any]:
     if net.model == "mdlstm":
-        return mdlstm.init_params(backend, net.D, net.H, seed, dtype, scale, net.forget_bias)
+        return mdlstm.init_params(backend, net.D, net.H, seed, dtype, scale, net.forget_bias, net.cell)
     from core import mdrnn
 
     return dict(mdrnn.init_params(backend, net.D, net.H, seed=seed, dtype=dtype, scale=scale).arrays())

@@ -19,9 +19,10 @@ lam mixes the two neighbour cells (a convex combination), and the input is coupl
 forget gate, so c is a convex combination of c_W, c_N and i g, and |c| <= 1 everywhere.
 
 Schedules: ``forward`` sweeps the 2G-1 anti-diagonals (seed problem 4), each one batched
-matrix product, on a skewed layout where every diagonal is one contiguous slice: cell (i, j)
-lives at ``S[i + j, i + 1]``, its west neighbour at ``S[d-1, i+1]`` and its north neighbour at
-``S[d-1, i]``; row 0 and cells off the grid stay zero, which is the zero boundary.
+matrix product, on the skewed layout of ``core.mdrnn`` (its ``skew``/``unskew``), where every
+diagonal is one contiguous slice: cell (i, j) lives at ``S[d + 1, i + 1]`` with d = i + j, its
+west neighbour at ``S[d, i + 1]`` and its north neighbour at ``S[d, i]``; index 0 on either
+axis and the slots off the grid stay zero, which is the zero boundary.
 ``forward_raster`` visits the cells one by one (the reference). ``backward`` runs the
 diagonals in reverse; weight adjoints are single large products after the sweep.
 """
@@ -32,7 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.backend import Backend, namespace
+from core.cost import diagonal_rows
 from core.limits import ConfigError
+from core.mdrnn import skew, unskew
 
 CELLS = ("graves", "stable")
 GATES = 5  # blocks of a: i, f_W | f, f_N | lam, o, g
@@ -44,14 +47,17 @@ def sigmoid(xp: Any, a: Any) -> Any:
 
 
 def init_params(backend: Backend, D: int, H: int, seed: int, dtype: str = "float64",
-                scale: float = 1.0, forget_bias: float = 1.0) -> dict[str, Any]:
+                scale: float = 1.0, forget_bias: float = 1.0, cell: str = "stable") -> dict[str, Any]:
     """W_in (D, 5H), W_W and W_N (H, 5H) ~ N(0, scale^2 / fan_in), b (5H,) zero except the
-    forget block(s), which start at ``forget_bias`` (block 1; block 2 too for Graves' f_N,
-    and for the stable cell's lam, where 0 would mean an even mix)."""
+    forget gates, which start at ``forget_bias``: block 1 (f_W or f) and, for Graves' cell,
+    block 2 (f_N). The stable cell's lam (block 2) starts at 0, an even mix of west and north."""
+    if cell not in CELLS:
+        raise ConfigError(f"unknown MDLSTM cell {cell!r}: choose one of {', '.join(CELLS)}")
     p = {"W_in": backend.randn((D, GATES * H), seed=seed, dtype=dtype, scale=scale / D**0.5),
          "W_W": backend.randn((H, GATES * H), seed=seed + 1, dtype=dtype, scale=scale / H**0.5),
          "W_N": backend.randn((H, GATES * H), seed=seed + 2, dtype=dtype, scale=scale / H**0.5)}
-    p["b"] = backend.asarray([0.0] * H + [forget_bias] * 2 * H + [0.0] * 2 * H, dtype)
+    f_N = forget_bias if cell == "graves" else 0.0
+    p["b"] = backend.asarray([0.0] * H + [forget_bias] * H + [f_N] * H + [0.0] * 2 * H, dtype)
     return p
 
 
@@ -99,43 +105,27 @@ def cell_backward(h_bar: Any, c_bar: Any, gates: Any, c: Any, c_W: Any, c_N: Any
     return a_bar, c_W_bar, c_N_bar
 
 
-# --- the skewed layout: one anti-diagonal per contiguous slice ------------------------------
-
-def diagonal_rows(d: int, R: int, C: int) -> tuple[int, int]:
-    """Rows (lo, hi) of the cells (i, d - i) on anti-diagonal d of an R x C grid."""
-    return max(0, d - (C - 1)), min(d, R - 1)
-
-
-def skew(a: Any) -> Any:
-    """(B, R, C, F) -> (R+C-1, R+1, B, F): cell (i, j) to slot [i + j, i + 1]; other slots zero."""
-    xp = namespace(a)
-    B, R, C, F = a.shape
-    S = xp.zeros((R + C - 1, R + 1, B, F), dtype=a.dtype)
-    for i in range(R):
-        S[i:i + C, i + 1, ...] = xp.permute_dims(a[:, i, ...], (1, 0, 2))  # (C, B, F)
-    return S
-
+# --- the wavefront sweep, on core.mdrnn's skewed layout ----------------------------------
 
 def slab(S: Any, d: int, lo: int, hi: int) -> Any:
-    """Slots [d, lo:hi+1] of a skewed array as one matrix (n B, F): a contiguous view."""
+    """Slots [d, lo:hi] of a skewed array as one matrix (n B, F): a contiguous view."""
     xp = namespace(S)
-    return xp.reshape(S[d, lo:hi + 1, ...], (-1, S.shape[-1]))
+    return xp.reshape(S[d, lo:hi, ...], (-1, S.shape[-1]))
 
 
-def unskew(S: Any, R: int, C: int) -> Any:
-    """Inverse of :func:`skew`: (R+C-1, R+1, B, F) -> (B, R, C, F)."""
-    xp = namespace(S)
-    return xp.stack([xp.permute_dims(S[i:i + C, i + 1, ...], (1, 0, 2)) for i in range(R)], axis=1)
+def to_grid(S: Any, R: int, C: int, pad: int = 1) -> Any:
+    """A skewed array back to (B, R, C, F)."""
+    return namespace(S).permute_dims(unskew(S, R, C, pad), (2, 0, 1, 3))
 
 
 @dataclass(frozen=True)
 class MDLSTMCache:
-    """States on the skewed layout, kept for the backward sweep."""
+    """States on the skewed layout S[d + 1, i + 1] = state(i, d - i), kept for the backward sweep."""
 
     x: Any  # (B, R, C, D)
-    h: Any  # (R+C-1, R+1, B, H)
-    c: Any  # (R+C-1, R+1, B, H)
-    gates: Any  # (R+C-1, R+1, B, 5H)
+    h: Any  # (R+C, R+1, B, H)
+    c: Any  # (R+C, R+1, B, H)
+    gates: Any  # (R+C, R+1, B, 5H)
     cell: str
 
 
@@ -153,25 +143,22 @@ def forward(params: dict[str, Any], x: Any, cell: str = "stable") -> tuple[Any, 
     B, R, C, D = x.shape
     H5 = params["W_W"].shape[1]
     H = H5 // GATES
-    ax = skew(xp.reshape(xp.reshape(x, (-1, D)) @ params["W_in"] + params["b"], (B, R, C, H5)))
-    hs = xp.zeros((R + C - 1, R + 1, B, H), dtype=x.dtype)
-    cs = xp.zeros((R + C - 1, R + 1, B, H), dtype=x.dtype)
-    gs = xp.zeros((R + C - 1, R + 1, B, H5), dtype=x.dtype)
-    zero = xp.zeros((B, H), dtype=x.dtype)
+    xs = xp.reshape(xp.permute_dims(x, (1, 2, 0, 3)), (R * C * B, D))  # (R C B, D)
+    ax = skew(xp.reshape(xs @ params["W_in"] + params["b"], (R, C, B, H5)))  # ax[d, i]: (R+C-1, R, B, 5H)
+    hs = xp.zeros((R + C, R + 1, B, H), dtype=x.dtype)  # row 0 and column 0: the zero boundary
+    cs = xp.zeros((R + C, R + 1, B, H), dtype=x.dtype)
+    gs = xp.zeros((R + C, R + 1, B, H5), dtype=x.dtype)
     for d in range(R + C - 1):
         lo, hi = diagonal_rows(d, R, C)
-        n = hi - lo + 1
-        a = slab(ax, d, lo + 1, hi + 1)  # (n B, 5H)
-        if d > 0:  # west neighbours sit in the same slots of diagonal d-1, north ones one slot up
-            a = a + slab(hs, d - 1, lo + 1, hi + 1) @ params["W_W"] + slab(hs, d - 1, lo, hi) @ params["W_N"]
-            c_W, c_N = slab(cs, d - 1, lo + 1, hi + 1), slab(cs, d - 1, lo, hi)
-        else:
-            c_W = c_N = zero
-        h, c, g = cell_forward(a, c_W, c_N, cell)
-        hs[d, lo + 1:hi + 2, ...] = xp.reshape(h, (n, B, H))
-        cs[d, lo + 1:hi + 2, ...] = xp.reshape(c, (n, B, H))
-        gs[d, lo + 1:hi + 2, ...] = xp.reshape(g, (n, B, H5))
-    return unskew(hs, R, C), MDLSTMCache(x, hs, cs, gs, cell)
+        n = hi - lo
+        # west neighbours sit in the same rows of the diagonal before, north ones one row up
+        a = (slab(ax, d, lo, hi) + slab(hs, d, lo + 1, hi + 1) @ params["W_W"]
+             + slab(hs, d, lo, hi) @ params["W_N"])  # (n B, 5H)
+        h, c, g = cell_forward(a, slab(cs, d, lo + 1, hi + 1), slab(cs, d, lo, hi), cell)
+        hs[d + 1, lo + 1:hi + 1, ...] = xp.reshape(h, (n, B, H))
+        cs[d + 1, lo + 1:hi + 1, ...] = xp.reshape(c, (n, B, H))
+        gs[d + 1, lo + 1:hi + 1, ...] = xp.reshape(g, (n, B, H5))
+    return to_grid(hs, R, C), MDLSTMCache(x, hs, cs, gs, cell)
 
 
 def backward(params: dict[str, Any], cache: MDLSTMCache, h_bar: Any) -> tuple[dict[str, Any], Any]:
@@ -181,38 +168,35 @@ def backward(params: dict[str, Any], cache: MDLSTMCache, h_bar: Any) -> tuple[di
     B, R, C, D = x.shape
     H5 = params["W_W"].shape[1]
     H = H5 // GATES
-    hb = skew(h_bar)  # gathers the adjoints sent back by later cells too
+    hb = skew(xp.permute_dims(h_bar, (1, 2, 0, 3)), pad=1)  # gathers what later cells send back too
     cb = xp.zeros_like(cache.c)
     ab = xp.zeros_like(cache.gates)
-    W_W_T, W_N_T = xp.matrix_transpose(params["W_W"]), xp.matrix_transpose(params["W_N"])
-    zero = xp.zeros((B, H), dtype=x.dtype)
+    T = xp.matrix_transpose
+    W_W_T, W_N_T = T(params["W_W"]), T(params["W_N"])
     for d in reversed(range(R + C - 1)):
         lo, hi = diagonal_rows(d, R, C)
-        n = hi - lo + 1
-        if d > 0:
-            c_W, c_N = slab(cache.c, d - 1, lo + 1, hi + 1), slab(cache.c, d - 1, lo, hi)
-        else:
-            c_W = c_N = zero
+        n = hi - lo
         a_bar, c_W_bar, c_N_bar = cell_backward(
-            slab(hb, d, lo + 1, hi + 1), slab(cb, d, lo + 1, hi + 1),
-            slab(cache.gates, d, lo + 1, hi + 1), slab(cache.c, d, lo + 1, hi + 1), c_W, c_N, cache.cell)
-        ab[d, lo + 1:hi + 2, ...] = xp.reshape(a_bar, (n, B, H5))
-        if d > 0:  # send adjoints to the west and north neighbours on diagonal d - 1
-            hb[d - 1, lo + 1:hi + 2, ...] += xp.reshape(a_bar @ W_W_T, (n, B, H))
-            hb[d - 1, lo:hi + 1, ...] += xp.reshape(a_bar @ W_N_T, (n, B, H))
-            cb[d - 1, lo + 1:hi + 2, ...] += xp.reshape(c_W_bar, (n, B, H))
-            cb[d - 1, lo:hi + 1, ...] += xp.reshape(c_N_bar, (n, B, H))
-    # weight adjoints: one product each over all cells; slot [d, r] reads [d-1, r] (west) and
-    # [d-1, r-1] (north), and a_bar is zero on every slot off the grid
-    T = xp.matrix_transpose
-    a_flat = xp.reshape(unskew(ab, R, C), (-1, H5))  # (B R C, 5H)
+            slab(hb, d + 1, lo + 1, hi + 1), slab(cb, d + 1, lo + 1, hi + 1),
+            slab(cache.gates, d + 1, lo + 1, hi + 1), slab(cache.c, d + 1, lo + 1, hi + 1),
+            slab(cache.c, d, lo + 1, hi + 1), slab(cache.c, d, lo, hi), cache.cell)
+        ab[d + 1, lo + 1:hi + 1, ...] = xp.reshape(a_bar, (n, B, H5))
+        # send adjoints to the west and north neighbours (slots of the boundary are never read)
+        hb[d, lo + 1:hi + 1, ...] += xp.reshape(a_bar @ W_W_T, (n, B, H))
+        hb[d, lo:hi, ...] += xp.reshape(a_bar @ W_N_T, (n, B, H))
+        cb[d, lo + 1:hi + 1, ...] += xp.reshape(c_W_bar, (n, B, H))
+        cb[d, lo:hi, ...] += xp.reshape(c_N_bar, (n, B, H))
+    # weight adjoints: one product each over all cells; slot [d+1, r] read [d, r] (west) and
+    # [d, r-1] (north), and a_bar is zero on every slot off the grid
+    a_flat = xp.reshape(unskew(ab, R, C, pad=1), (R * C * B, H5))  # (R C B, 5H)
+    xs = xp.reshape(xp.permute_dims(x, (1, 2, 0, 3)), (R * C * B, D))  # (R C B, D)
     grads = {
-        "W_in": T(xp.reshape(x, (-1, D))) @ a_flat,
+        "W_in": T(xs) @ a_flat,
         "W_W": T(xp.reshape(cache.h[:-1, ...], (-1, H))) @ xp.reshape(ab[1:, ...], (-1, H5)),
         "W_N": T(xp.reshape(cache.h[:-1, :-1, ...], (-1, H))) @ xp.reshape(ab[1:, 1:, ...], (-1, H5)),
         "b": xp.sum(a_flat, axis=0),
     }
-    x_bar = xp.reshape(a_flat @ T(params["W_in"]), (B, R, C, D))
+    x_bar = xp.permute_dims(xp.reshape(a_flat @ T(params["W_in"]), (R, C, B, D)), (2, 0, 1, 3))
     return grads, x_bar
 
 
@@ -239,4 +223,4 @@ def forward_raster(params: dict[str, Any], x: Any, cell: str = "stable") -> tupl
 def cell_states(cache: MDLSTMCache) -> Any:
     """The cell states c (B, R, C, H) of a forward sweep (to see whether they stay bounded)."""
     _, R, C, _ = cache.x.shape
-    return unskew(cache.c, R, C)
+    return to_grid(cache.c, R, C)
