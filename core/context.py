@@ -30,7 +30,7 @@ import numpy as np
 from core import mdlstm
 from core.backend import Backend, namespace, to_numpy
 from core.config import Config, param
-from core.gridnets import GridNet
+from core.gridnets import GridNet, single_blas_thread
 from core.limits import ConfigError, require_memory
 from core.mdlstm import CELLS
 
@@ -131,6 +131,11 @@ def sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int = 0,
                        dtype: str = "float64") -> dict[str, Any]:
     """Every compared model's map for (i*, j*), its context, decay profile and decay rate;
     the decay of the tanh MDRNN against both MDLSTM cells; the largest |c| of each cell."""
+    with single_blas_thread():
+        return _sensitivity_report(cfg, backend, seed, dtype)
+
+
+def _sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int, dtype: str) -> dict[str, Any]:
     G, i, j = cfg.G, cfg.i_star, cfg.j_star
     x = backend.randn((1, G, G, cfg.D), seed=seed + 17, dtype=dtype)
     out: dict[str, Any] = {"G": G, "i_star": i, "j_star": j, "models": {}, "decay": {},
@@ -171,6 +176,12 @@ def forget_bias_sweep(cfg: SensitivityConfig, backend: Backend, seed: int = 0, d
                       biases: tuple[float, ...] = FORGET_BIASES) -> dict[str, Any]:
     """Decay per step of the one-direction MDLSTM cells against their forget-gate bias, with
     the tanh MDRNN (no gates) as the reference line, at the sizes and point of ``cfg``."""
+    with single_blas_thread():
+        return _forget_bias_sweep(cfg, backend, seed, dtype, biases)
+
+
+def _forget_bias_sweep(cfg: SensitivityConfig, backend: Backend, seed: int, dtype: str,
+                       biases: tuple[float, ...]) -> dict[str, Any]:
     G, i, j = cfg.G, cfg.i_star, cfg.j_star
     x = backend.randn((1, G, G, cfg.D), seed=seed + 17, dtype=dtype)
     tanh = GridNet("mdrnn", cfg.D, cfg.H)

@@ -26,7 +26,7 @@ import numpy as np
 from core import cost, warp
 from core.backend import Backend, namespace, to_numpy
 from core.config import Config, param
-from core.gridnets import GridNet
+from core.gridnets import GridNet, single_blas_thread
 from core.limits import ConfigError, ProgressFn, no_progress
 from core.mdlstm import CELLS
 
@@ -114,6 +114,12 @@ def predict(net: GridNet, params: dict[str, Any], x: Any, batch: int = 250) -> n
         feat = xp.mean(xp.reshape(h, (B, R * C, net.F)), axis=1)
         out.append(np.argmax(to_numpy(feat @ params["W_out"] + params["b_out"]), axis=1))
     return np.concatenate(out)
+
+
+def accuracy(net: GridNet, params: dict[str, Any], backend: Backend, images: np.ndarray,
+             labels: np.ndarray, dtype: str = "float64") -> float:
+    """Fraction of ``images`` (N, R, C) classified as ``labels``."""
+    return float(np.mean(predict(net, params, backend.asarray(images[..., None], dtype)) == labels))
 
 
 @dataclass
@@ -211,6 +217,12 @@ def warp_test(cfg: WarpTestConfig, backend: Backend, seed: int = 0, dtype: str =
               progress: ProgressFn = no_progress) -> dict[str, Any]:
     """Train each chosen model, then its accuracy on the test digits warped by each kind at
     each strength. Returns plain numbers (see the CLI's ``mdrnn warp-test --json``)."""
+    with single_blas_thread():
+        return _warp_test(cfg, backend, seed, dtype, progress)
+
+
+def _warp_test(cfg: WarpTestConfig, backend: Backend, seed: int, dtype: str,
+               progress: ProgressFn) -> dict[str, Any]:
     x_train, y_train, x_test, y_test = load_digits_split(seed)
     x_train, y_train = x_train[:cfg.n_train], y_train[:cfg.n_train]
     strengths = np.linspace(0.0, 1.0, cfg.levels)
@@ -239,12 +251,11 @@ def warp_test(cfg: WarpTestConfig, backend: Backend, seed: int = 0, dtype: str =
             out["diverged"].append(res.diverged)
             continue
         progress(share * (n + 0.97), f"{net.label}: testing on warped digits")
-        out["models"][key]["train_accuracy"] = float(np.mean(
-            predict(net, res.params, backend.asarray(x_train[..., None], dtype)) == y_train))
+        out["models"][key]["train_accuracy"] = accuracy(net, res.params, backend, x_train, y_train, dtype)
+        clean = accuracy(net, res.params, backend, x_test, y_test, dtype)  # strength 0: the identity
         for kind in warp.WARP_KINDS:
-            out["accuracy"][kind][key] = [
-                float(np.mean(predict(net, res.params, backend.asarray(w[..., None], dtype)) == y_test))
-                for w in warped[kind]]
+            out["accuracy"][kind][key] = [clean] + [accuracy(net, res.params, backend, w, y_test, dtype)
+                                                    for w in warped[kind][1:]]
     progress(1.0, "done")
     return out
 
@@ -257,3 +268,61 @@ def sample_warps(seed: int = 0, n: int = 4, levels: int = 5) -> dict[str, Any]:
     imgs = {kind: np.stack([warp.warp(x_test, kind, float(s), seed=seed + 99)[:n] for s in strengths])
             for kind in warp.WARP_KINDS}
     return {"strengths": strengths, "labels": y_test[:n], "images": imgs}
+
+
+# --- what the numbers say about the seed's claim ---------------------------------------------
+
+def _pct(p: float) -> str:
+    return f"{100 * p:.1f}%"
+
+
+def summarize(result: dict[str, Any]) -> list[str]:
+    """Plain sentences computed from a :func:`warp_test` result: for each warp, how much
+    accuracy each model lost, and whether that supports the seed's claim that the grid RNN is
+    more robust to warping than the conv net. A difference smaller than two binomial standard
+    errors of the test accuracies is called no clear difference."""
+    lines = [f"Training diverged: {msg}" for msg in result["diverged"]]
+    models = {k: m for k, m in result["models"].items() if not m["diverged"]}
+    n = result["n_test"]
+    if "conv" not in models or not ({"mdrnn", "mdlstm"} & set(models)):
+        lines.append("The claim compares a grid RNN with the conv net: train the conv net and at "
+                     "least one grid RNN to test it.")
+        return lines
+    acc = result["accuracy"]
+    clean = {k: acc["shear"][k][0] for k in models}
+    lines.append("Clean test accuracy: " + ", ".join(f"{models[k]['label']} {_pct(clean[k])}"
+                                                     for k in models) + f" ({n} test digits).")
+    spread = max(clean.values()) - min(clean.values())
+    if spread > 0.05:
+        lines.append(f"The clean accuracies differ by {100 * spread:.1f} points, so the models do not start "
+                     "from the same place: a weaker model has less to lose, and one near chance (10%) "
+                     "cannot lose much at all. Compare the fraction of clean accuracy kept as well.")
+    for kind in acc:
+        amounts, unit = result["amounts"][kind], result["units"][kind]
+        # mean accuracy over the warped strengths (strength > 0), and the loss against clean
+        warped = {k: float(np.mean(acc[kind][k][1:])) for k in models}
+        drop = {k: clean[k] - warped[k] for k in models}
+        kept = {k: warped[k] / clean[k] if clean[k] > 0 else float("nan") for k in models}
+        se = lambda p: math.sqrt(max(p * (1 - p), 1e-12) / n)  # noqa: E731
+        parts = []
+        for key in ("mdrnn", "mdlstm"):
+            if key not in models:
+                continue
+            diff = drop["conv"] - drop[key]  # > 0: the grid RNN lost less
+            noise = 2 * math.sqrt(se(clean[key]) ** 2 + se(clean["conv"]) ** 2
+                                  + se(warped[key]) ** 2 + se(warped["conv"]) ** 2)
+            if diff > noise:
+                verdict = "supports the claim"
+            elif diff < -noise:
+                verdict = "goes against the claim"
+            else:
+                verdict = "shows no clear difference"
+            parts.append(f"the {models[key]['label']} lost {100 * drop[key]:.1f} points (kept "
+                         f"{_pct(kept[key])} of its clean accuracy) against the conv net's "
+                         f"{100 * drop['conv']:.1f} points (kept {_pct(kept['conv'])}): this {verdict} "
+                         f"(difference {100 * diff:+.1f} points, noise level ±{100 * noise:.1f})")
+        lines.append(f"{kind.capitalize()} up to {amounts[-1]:g} {unit}, averaged over the warped "
+                     "strengths: " + "; ".join(parts) + ".")
+    lines.append("One seed and one training run per model: rerun with other seeds (--seed) before "
+                 "trusting a small difference.")
+    return lines

@@ -17,6 +17,7 @@ back. The four outputs are concatenated (F = 4H), so every cell sees the whole g
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,19 @@ from core.limits import ConfigError
 MODELS = ("mdrnn", "mdlstm", "conv")
 # origin corner of each sweep -> the grid axes (of (B, R, C, F)) flipped to make it the top-left
 CORNERS = {"top-left": (), "top-right": (2,), "bottom-left": (1,), "bottom-right": (1, 2)}
+
+
+def single_blas_thread() -> contextlib.AbstractContextManager:
+    """Run NumPy's BLAS on one thread inside the block. These models multiply small matrices
+    (8 x 8 grids, H of a few dozen) thousands of times; a multi-threaded BLAS spends longer
+    waking its threads than multiplying, and on a busy machine far longer (measured here on
+    2 shared cores: the whole digits experiment took 127 s with the default threads, 29 s
+    with one). ``threadpoolctl`` comes with scikit-learn; without it this does nothing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def flip(a: Any, axes: tuple[int, ...]) -> Any:

@@ -107,9 +107,8 @@ def cell_backward(h_bar: Any, c_bar: Any, gates: Any, c: Any, c_W: Any, c_N: Any
 
 # --- the wavefront sweep, on core.mdrnn's skewed layout ----------------------------------
 
-def slab(S: Any, d: int, lo: int, hi: int) -> Any:
+def slab(xp: Any, S: Any, d: int, lo: int, hi: int) -> Any:
     """Slots [d, lo:hi] of a skewed array as one matrix (n B, F): a contiguous view."""
-    xp = namespace(S)
     return xp.reshape(S[d, lo:hi, ...], (-1, S.shape[-1]))
 
 
@@ -152,9 +151,9 @@ def forward(params: dict[str, Any], x: Any, cell: str = "stable") -> tuple[Any, 
         lo, hi = diagonal_rows(d, R, C)
         n = hi - lo
         # west neighbours sit in the same rows of the diagonal before, north ones one row up
-        a = (slab(ax, d, lo, hi) + slab(hs, d, lo + 1, hi + 1) @ params["W_W"]
-             + slab(hs, d, lo, hi) @ params["W_N"])  # (n B, 5H)
-        h, c, g = cell_forward(a, slab(cs, d, lo + 1, hi + 1), slab(cs, d, lo, hi), cell)
+        a = (slab(xp, ax, d, lo, hi) + slab(xp, hs, d, lo + 1, hi + 1) @ params["W_W"]
+             + slab(xp, hs, d, lo, hi) @ params["W_N"])  # (n B, 5H)
+        h, c, g = cell_forward(a, slab(xp, cs, d, lo + 1, hi + 1), slab(xp, cs, d, lo, hi), cell)
         hs[d + 1, lo + 1:hi + 1, ...] = xp.reshape(h, (n, B, H))
         cs[d + 1, lo + 1:hi + 1, ...] = xp.reshape(c, (n, B, H))
         gs[d + 1, lo + 1:hi + 1, ...] = xp.reshape(g, (n, B, H5))
@@ -177,9 +176,9 @@ def backward(params: dict[str, Any], cache: MDLSTMCache, h_bar: Any) -> tuple[di
         lo, hi = diagonal_rows(d, R, C)
         n = hi - lo
         a_bar, c_W_bar, c_N_bar = cell_backward(
-            slab(hb, d + 1, lo + 1, hi + 1), slab(cb, d + 1, lo + 1, hi + 1),
-            slab(cache.gates, d + 1, lo + 1, hi + 1), slab(cache.c, d + 1, lo + 1, hi + 1),
-            slab(cache.c, d, lo + 1, hi + 1), slab(cache.c, d, lo, hi), cache.cell)
+            slab(xp, hb, d + 1, lo + 1, hi + 1), slab(xp, cb, d + 1, lo + 1, hi + 1),
+            slab(xp, cache.gates, d + 1, lo + 1, hi + 1), slab(xp, cache.c, d + 1, lo + 1, hi + 1),
+            slab(xp, cache.c, d, lo + 1, hi + 1), slab(xp, cache.c, d, lo, hi), cache.cell)
         ab[d + 1, lo + 1:hi + 1, ...] = xp.reshape(a_bar, (n, B, H5))
         # send adjoints to the west and north neighbours (slots of the boundary are never read)
         hb[d, lo + 1:hi + 1, ...] += xp.reshape(a_bar @ W_W_T, (n, B, H))
