@@ -162,6 +162,7 @@ def _sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int, dty
             "distance": dist, "profile": prof, "decay_per_step": decay_rate(dist, prof),
             "params": net.num_params(), "macs": net.macs(G, G), "steps": net.steps(G, G),
             "receptive_field": receptive_field(net, G, G, i, j),
+            "window": net.L * (net.k - 1) + 1 if net.model == "conv" else None,
         }
     tanh = out["models"]["mdrnn"]
     out["decay"] = {"tanh": {k: tanh[k] for k in ("label", "distance", "profile", "decay_per_step")},
@@ -206,3 +207,53 @@ def receptive_field(net: GridNet, R: int, C: int, i: int, j: int) -> str:
     if net.directions == 4:
         return f"whole grid ({n} cells)"
     return f"quadrant above-left ({n} cells here)"
+
+
+def summarize(report: dict[str, Any], sweep: dict[str, Any] | None = None,
+              forget_bias: float = 1.0) -> list[str]:
+    """Plain sentences computed from :func:`sensitivity_report` (and :func:`forget_bias_sweep`):
+    what each model sees, and whether the tanh MDRNN's sensitivity fades faster than the
+    MDLSTM's (seed problem 5's 'vanishing gradients')."""
+    G, i, j = report["G"], report["i_star"], report["j_star"]
+    m = report["models"]
+    lines = [
+        f"Output cell ({i}, {j}) of a {G} x {G} grid: the one-direction MDRNN sees "
+        f"{m['mdrnn']['seen_cells']} cells, the quadrant above-left ({m['mdrnn']['context_cells']} cells); "
+        f"four directions see {m['mdrnn4']['seen_cells']} of {G * G}; the conv net sees "
+        f"{m['conv']['seen_cells']}, its {m['conv']['window']} x {m['conv']['window']} window "
+        "clipped by the grid.",
+    ]
+    broken = [m[k]["label"] for k in m if not m[k]["matches_context"]]
+    if broken:
+        lines.append("Sensitivity does not match the expected context for: " + ", ".join(broken) +
+                     " (an exactly-zero sensitivity inside the context, or a non-zero one outside).")
+    else:
+        lines.append("Every map is non-zero exactly on the model's context and exactly zero elsewhere.")
+    d = report["decay"]
+    rt, rg, rs = (d[k]["decay_per_step"] for k in ("tanh", "graves", "stable"))
+    lines.append(f"Sensitivity per step of distance (least-squares fit of log S): tanh MDRNN ×{rt:.3f}, "
+                 f"MDLSTM graves ×{rg:.3f}, MDLSTM stable ×{rs:.3f} (forget-gate bias {forget_bias:g}).")
+    if rt > 1:
+        lines.append("The tanh MDRNN's sensitivity grows with distance at this weight scale: exploding, not "
+                     "vanishing. In two dimensions the number of paths between two cells grows like a "
+                     "binomial coefficient, so a gain per step near 1 compounds.")
+    elif rs > rt:
+        lines.append("Here the tanh MDRNN's sensitivity fades faster than the stable MDLSTM's: the seed's "
+                     "claim that LSTM cells relieve vanishing gradients holds at these settings.")
+    else:
+        lines.append("Here the stable MDLSTM's sensitivity fades at least as fast as the tanh MDRNN's: at "
+                     "these settings LSTM cells do not relieve vanishing gradients by themselves.")
+    if sweep is not None:
+        better = [b for b, r in zip(sweep["forget_bias"], sweep["stable"], strict=True) if r > sweep["tanh"]]
+        if better:
+            lines.append(f"Over the forget-bias sweep the stable cell fades more slowly than the tanh MDRNN "
+                         f"for biases {', '.join(f'{b:g}' for b in better)}: its per-step factor follows "
+                         "the forget gate σ(bias).")
+        else:
+            lines.append("Over the whole forget-bias sweep the stable cell fades faster than the tanh MDRNN.")
+    cg, cs = report["cell_state_max"]["graves"], report["cell_state_max"]["stable"]
+    lines.append(f"Largest |c| over the grid: Graves' cell {cg:.3g}, the stable cell {cs:.3g}. "
+                 + ("Graves' two forget gates can add up to more than 1 per step, so c grows along the "
+                    "diagonals; " if cg > 1 else "")
+                 + "the stable cell's c is a convex combination of its neighbours' and a tanh, so |c| ≤ 1.")
+    return lines
