@@ -156,10 +156,15 @@ class TrainResult:
     diverged: str = ""  # why training stopped early ('' when it did not)
 
 
+BLOWUP = 1e3  # a loss this many times its first value counts as diverged, finite or not
+
+
 def train(net: GridNet, backend: Backend, x: np.ndarray, y: np.ndarray, *, epochs: int, batch: int,
           lr: float, seed: int, dtype: str = "float64", progress: ProgressFn = no_progress) -> TrainResult:
     """Train ``net`` + read-out on digits x (N, R, C), labels y (N,), by Adam on shuffled batches.
-    Stops with ``diverged`` set at the first non-finite loss."""
+    Stops with ``diverged`` set at the first loss that is not finite or has blown up to
+    BLOWUP times its first value (overflow inside a diverging run is expected, so NumPy's
+    overflow warnings are silenced here and the run reports it instead)."""
     params = {**net.init(backend, seed, dtype), **readout_init(backend, net.F, seed, dtype)}
     opt = Adam(lr)
     rng = np.random.default_rng(seed + 1)
@@ -167,22 +172,25 @@ def train(net: GridNet, backend: Backend, x: np.ndarray, y: np.ndarray, *, epoch
     N = len(y)
     nb = math.ceil(N / batch)
     losses: list[float] = []
+    first = None
     t0 = time.perf_counter()
-    for epoch in range(epochs):
-        order = rng.permutation(N)
-        total = 0.0
-        for b in range(nb):
-            idx = order[b * batch:(b + 1) * batch]
-            xb = backend.asarray(x[idx][..., None], dtype)  # (B, R, C, 1)
-            loss, grads, _ = loss_and_grads(net, params, xb, backend.asarray(onehot[idx], dtype))
-            if not math.isfinite(loss):
-                return TrainResult(net, params, losses, time.perf_counter() - t0, diverged=(
-                    f"{net.label}: the training loss became {loss} in epoch {epoch + 1}, batch {b + 1}: "
-                    "training diverged; lower the learning rate"))
-            opt.step(params, grads)
-            total += loss * len(idx)
-            progress((epoch + (b + 1) / nb) / epochs, f"{net.label}: epoch {epoch + 1}/{epochs}")
-        losses.append(total / N)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for epoch in range(epochs):
+            order = rng.permutation(N)
+            total = 0.0
+            for b in range(nb):
+                idx = order[b * batch:(b + 1) * batch]
+                xb = backend.asarray(x[idx][..., None], dtype)  # (B, R, C, 1)
+                loss, grads, _ = loss_and_grads(net, params, xb, backend.asarray(onehot[idx], dtype))
+                first = loss if first is None else first
+                if not math.isfinite(loss) or loss > BLOWUP * first:
+                    return TrainResult(net, params, losses, time.perf_counter() - t0, diverged=(
+                        f"{net.label}: the training loss became {loss:.3g} (it started at {first:.3g}) in "
+                        f"epoch {epoch + 1}, batch {b + 1}: training diverged; lower the learning rate"))
+                opt.step(params, grads)
+                total += loss * len(idx)
+                progress((epoch + (b + 1) / nb) / epochs, f"{net.label}: epoch {epoch + 1}/{epochs}")
+            losses.append(total / N)
     backend.sync()
     return TrainResult(net, params, losses, time.perf_counter() - t0)
 
