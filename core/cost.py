@@ -132,6 +132,16 @@ def forward_bytes_estimate(Gr: int, Gc: int, D: int, H: int, B: int = 1, itemsiz
                               state_bytes_wavefront(Gr, Gc, H, B, itemsize))
 
 
+def measure_bytes_estimate(Gr: int, Gc: int, D: int, H: int, B: int = 1, itemsize: int = 8) -> int:
+    """What ``mdrnn cost`` holds at once: the inputs, both schedules' states (their outputs
+    included), and the fused baseline's (Gr Gc B, D + 2H) operand with its two (Gr Gc B, H)
+    results."""
+    cells = Gr * Gc * B
+    fused = cells * (D + 2 * H) + 2 * cells * H
+    return (cells * D + fused) * itemsize + state_bytes_raster(Gr, Gc, H, B, itemsize) \
+        + state_bytes_wavefront(Gr, Gc, H, B, itemsize)
+
+
 def backward_bytes_estimate(Gr: int, Gc: int, D: int, H: int, B: int = 1, itemsize: int = 8) -> int:
     """Upper estimate of a backward pass: the forward's arrays, skewed h and a_bar (padded),
     the incoming h_bar, a_bar in natural layout and the copies made for the weight products."""

@@ -222,20 +222,53 @@ def _wavefront(params: MDRNNParams, x: Any, fast: bool = True) -> Forward:
         if work is not None:
             _wavefront_step_numpy(S, d, lo, n, nw, n0, W_Wt, W_Nt, work, tally)
         else:
-            a = S[d + 1, lo + 1:hi + 1, ...]  # (n, B, H): the projected inputs
-            if nw > 0:
-                west = xp.reshape(S[d, lo + 1:lo + 1 + nw, ...], (nw * B, H))  # (nw B, H)
-                zw = xp.reshape(tally.mm(west, W_Wt, "recurrent"), (nw, B, H))
-                a = xp.concat([a[:nw, ...] + zw, a[nw:, ...]], axis=0) if nw < n else a + zw
-            if n0 < n:
-                north = xp.reshape(S[d, lo + n0:hi, ...], ((n - n0) * B, H))  # ((n - n0) B, H)
-                zn = xp.reshape(tally.mm(north, W_Nt, "recurrent"), (n - n0, B, H))
-                a = xp.concat([a[:n0, ...], a[n0:, ...] + zn], axis=0) if n0 > 0 else a + zn
-            S[d + 1, lo + 1:hi + 1, ...] = xp.tanh(a)
+            _wavefront_step(S, d, lo, n, nw, n0, W_Wt, W_Nt, tally)
         tally.step()
     # On NumPy h is a strided view into S (no copy; S stays alive with it).
     h = skewed_view(S, Gr, Gc, pad=1) if work is not None else unskew(S, Gr, Gc, pad=1)  # (Gr, Gc, B, H)
     return Forward(xp.permute_dims(h, (2, 0, 1, 3)), tally.result())
+
+
+def _wavefront_step(S: Any, d: int, lo: int, n: int, nw: int, n0: int, W_Wt: Any, W_Nt: Any,
+                    tally: Tally) -> None:
+    """Diagonal d, rows lo .. lo+n-1, in the skewed buffer S (standard API only)::
+
+        a = P + W_W h_west (first nw rows) + W_N h_north (rows n0 ..),   h = tanh(a)
+
+    West states are ``S[d, i + 1]``, north states ``S[d, i]``: two contiguous slices."""
+    xp = namespace(S)
+    B, H = S.shape[2], S.shape[3]
+    a = S[d + 1, lo + 1:lo + 1 + n, ...]  # (n, B, H): the projected inputs
+    if nw > 0:
+        west = xp.reshape(S[d, lo + 1:lo + 1 + nw, ...], (nw * B, H))  # (nw B, H)
+        zw = xp.reshape(tally.mm(west, W_Wt, "recurrent"), (nw, B, H))
+        a = xp.concat([a[:nw, ...] + zw, a[nw:, ...]], axis=0) if nw < n else a + zw
+    if n0 < n:
+        north = xp.reshape(S[d, lo + n0:lo + n, ...], ((n - n0) * B, H))  # ((n - n0) B, H)
+        zn = xp.reshape(tally.mm(north, W_Nt, "recurrent"), (n - n0, B, H))
+        a = xp.concat([a[:n0, ...], a[n0:, ...] + zn], axis=0) if n0 > 0 else a + zn
+    S[d + 1, lo + 1:lo + 1 + n, ...] = xp.tanh(a)
+
+
+def _wavefront_step_backward(A: Any, Gk: Any, Hs: Any, d: int, lo: int, n: int, e0: int, ns: int,
+                             W_W: Any, W_N: Any, tally: Tally) -> None:
+    """The adjoint of :func:`_wavefront_step` for diagonal d, given a_bar of diagonal d + 1::
+
+        h_bar = outside part + W_W^T a_bar(east) (rows e0 ..) + W_N^T a_bar(south) (first ns rows)
+        a_bar = h_bar * (1 - h^2)
+
+    East adjoints are ``A[d + 1, i]``, south ones ``A[d + 1, i + 1]``: two contiguous slices."""
+    xp = namespace(A)
+    B, H = A.shape[2], A.shape[3]
+    g = xp.asarray(Gk[d, lo:lo + n, ...], copy=True)  # (n, B, H): h_bar from outside the grid
+    if e0 < n:
+        east = xp.reshape(A[d + 1, lo + e0:lo + n, ...], ((n - e0) * B, H))  # ((n - e0) B, H)
+        g[e0:, ...] = g[e0:, ...] + xp.reshape(tally.mm(east, W_W, "recurrent"), (n - e0, B, H))
+    if ns > 0:
+        south = xp.reshape(A[d + 1, lo + 1:lo + 1 + ns, ...], (ns * B, H))  # (ns B, H)
+        g[:ns, ...] = g[:ns, ...] + xp.reshape(tally.mm(south, W_N, "recurrent"), (ns, B, H))
+    hd = Hs[d + 1, lo + 1:lo + 1 + n, ...]  # (n, B, H)
+    A[d, lo:lo + n, ...] = g * (1 - hd * hd)
 
 
 def _wavefront_step_numpy(S: np.ndarray, d: int, lo: int, n: int, nw: int, n0: int, W_Wt: np.ndarray,
@@ -304,15 +337,7 @@ def backward(params: MDRNNParams, x: Any, h: Any, h_bar: Any) -> tuple[Grads, Sc
         n = hi - lo
         e0 = max(lo, d - Gc + 2) - lo  # rows lo+e0 .. hi-1 have j + 1 <= Gc - 1: an east neighbour
         ns = min(hi, Gr - 1) - lo  # rows lo .. lo+ns-1 have i + 1 <= Gr - 1: a south neighbour
-        g = xp.asarray(Gk[d, lo:hi, ...], copy=True)  # (n, B, H)
-        if e0 < n:
-            east = xp.reshape(A[d + 1, lo + e0:hi, ...], ((n - e0) * B, H))  # ((n - e0) B, H)
-            g[e0:, ...] = g[e0:, ...] + xp.reshape(tally.mm(east, params.W_W, "recurrent"), (n - e0, B, H))
-        if ns > 0:
-            south = xp.reshape(A[d + 1, lo + 1:lo + 1 + ns, ...], (ns * B, H))  # (ns B, H)
-            g[:ns, ...] = g[:ns, ...] + xp.reshape(tally.mm(south, params.W_N, "recurrent"), (ns, B, H))
-        hd = Hs[d + 1, lo + 1:hi + 1, ...]  # (n, B, H)
-        A[d, lo:hi, ...] = g * (1 - hd * hd)
+        _wavefront_step_backward(A, Gk, Hs, d, lo, n, e0, ns, params.W_W, params.W_N, tally)
         tally.step()
     a_bar = unskew(A, Gr, Gc)  # (Gr, Gc, B, H)
     tally.hold(a_bar)

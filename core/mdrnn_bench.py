@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core import cost, mdrnn
-from core.backend import Backend, dtype_of, synchronize, to_numpy
+from core.backend import Backend, describe_device, dtype_of, synchronize, to_numpy
 from core.config import Config, param
 from core.limits import ConfigError, ProgressFn, no_progress, require_finite, require_memory
 
@@ -41,8 +41,9 @@ class GridConfig(Config):
     B: int = param(1, 1, 256, label="B (batch)", help="grids processed at once")
 
     def check(self) -> None:
-        need = cost.forward_bytes_estimate(self.Gr, self.Gc, self.D, self.H, self.B)
-        what = f"a {self.Gr} x {self.Gc} grid with D={self.D}, H={self.H}, B={self.B} (float64)"
+        need = cost.measure_bytes_estimate(self.Gr, self.Gc, self.D, self.H, self.B)
+        what = (f"both schedules on a {self.Gr} x {self.Gc} grid with D={self.D}, H={self.H}, "
+                f"B={self.B} (float64)")
         require_memory(need, what)
 
 
@@ -83,7 +84,7 @@ class SweepConfig(Config):
         return pts
 
     def check(self) -> None:
-        need = max(cost.forward_bytes_estimate(p["G"], p["G"], p["D"], p["H"], self.B) for p in self.points())
+        need = max(cost.measure_bytes_estimate(p["G"], p["G"], p["D"], p["H"], self.B) for p in self.points())
         require_memory(need, f"the largest grid of this sweep (B={self.B}, float64)")
 
 
@@ -121,16 +122,30 @@ def fused_baseline(backend: Backend, M: int, K: int, N: int, dtype: str, seed: i
     Z = backend.randn((M, K), seed, dtype, 0.3)
     W = backend.randn((K, N), seed + 1, dtype, 0.3)
     b = backend.randn((N,), seed + 2, dtype, 0.1)
+    if xp is np:  # the strictest baseline: no allocation at all, everything in place
+        out = np.empty((M, N), dtype=Z.dtype)
+
+        def fused() -> Any:
+            np.matmul(Z, W, out=out)
+            np.add(out, b, out=out)
+            return np.tanh(out, out=out)
+
+        return fused
     return lambda: xp.tanh(Z @ W + b)
 
 
 def torch_loop(params: mdrnn.MDRNNParams, x: Any) -> tuple[Callable[[], Any], Any]:
     """The same RNN as a PyTorch cell-by-cell Python loop (as public MDLSTM code runs it), on
-    the CPU. Imported lazily: PyTorch is optional. Returns (call, h of one call as NumPy)."""
+    the CPU. Imported lazily: PyTorch is optional. Returns (call, h of one call as NumPy).
+
+    PyTorch is limited to one intra-op thread: its per-cell products (B x D and B x H by
+    H x H) are far too small to gain from more, and its idle worker threads would otherwise
+    compete with NumPy's BLAS threads and slow every timing in the same run."""
     try:
         import torch
     except ImportError as exc:
         raise ConfigError("--compare-torch needs PyTorch, which is not installed here") from exc
+    torch.set_num_threads(1)
     W_in, W_W, W_N, b = (torch.from_numpy(np.ascontiguousarray(to_numpy(a)))
                          for a in params.arrays().values())
     xt = torch.from_numpy(np.ascontiguousarray(to_numpy(x)))  # (B, Gr, Gc, D)
@@ -187,7 +202,8 @@ def measure(cfg: GridConfig, backend: Backend, *, precision: str = "float64", se
                         "macs_over_seed_model": c.macs / seed_macs, "macs_over_exact_model": c.macs / exact,
                         "repeats": len(times[s])}
     out: dict[str, Any] = {
-        "config": {**cfg.as_dict(), "precision": precision, "backend": backend.name},
+        "config": {**cfg.as_dict(), "precision": precision, "backend": backend.name,
+                   "device": describe_device(backend.name)["summary"]},
         "weights": params.count(bias=False),
         "weights_formula": cost.weights_seed(D, H),
         "weights_with_bias": params.count(bias=True),
@@ -202,7 +218,7 @@ def measure(cfg: GridConfig, backend: Backend, *, precision: str = "float64", se
     if fused:
         tf, tw = _median(times["fused"]), schedules["wavefront"]["seconds"]
         fm = M * K * H
-        out["fused"] = {"seconds": tf, "macs": fm, "shape": f"({M}, {K}) @ ({K}, {H}) + b, tanh",
+        out["fused"] = {"seconds": tf, "macs": fm, "shape": f"({M}, {K}) @ ({K}, {H}) + b, then tanh",
                         "wavefront_over_fused": tw / tf,
                         "efficiency": (tf / fm) / (tw / schedules["wavefront"]["macs"])}
     if compare_torch:

@@ -131,7 +131,8 @@ def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 
                   for k in shown]
     duration = max(30, min(400, 6000 // len(shown)))
     fig.update_layout(
-        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.08, xanchor="left", yanchor="top",
+        margin=dict(b=130),
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.16, xanchor="left", yanchor="top",
                           showactive=False, buttons=[
                               dict(label="▶ Play", method="animate",
                                    args=[None, dict(frame=dict(duration=duration, redraw=True),
@@ -139,14 +140,14 @@ def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 
                               dict(label="❚❚ Pause", method="animate",
                                    args=[[None], dict(frame=dict(duration=0, redraw=False),
                                                       mode="immediate")])])],
-        sliders=[dict(active=0, x=0.18, len=0.82, y=-0.04, currentvalue=dict(prefix="step "),
+        sliders=[dict(active=0, x=0.2, len=0.8, y=-0.12, yanchor="top", currentvalue=dict(visible=False),
                       steps=[dict(label=str(k + 1), method="animate",
                                   args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
                                                        transition=dict(duration=0))])
                              for k in shown])])
     fig.update_xaxes(title_text="j (column)", constrain="domain")
     fig.update_yaxes(title_text="i (row)", autorange="reversed", scaleanchor="x")
-    return styled(fig, title(shown[0]), height=560)
+    return styled(fig, title(shown[0]), height=620)
 
 
 def cost_bars(labels: list[str], macs: list[int], kinds: list[str]) -> go.Figure:
@@ -161,46 +162,51 @@ def cost_bars(labels: list[str], macs: list[int], kinds: list[str]) -> go.Figure
                              text=[f"{macs[k]:,}" for k in idx], textposition="outside",
                              hovertemplate="%{x}: %{y:,} multiply-adds<extra></extra>"))
     fig.update_yaxes(title_text="multiply-adds")
-    fig.update_layout(barmode="group", uniformtext_minsize=9, legend=dict(orientation="h", y=1.12))
+    fig.update_layout(barmode="group", uniformtext_minsize=9, legend=dict(orientation="h", y=-0.15))
     return styled(fig, "Multiply-adds: counted while running against the models", height=420)
 
 
 def scaling_plot(rows: list[dict], axis: str, slopes: dict) -> go.Figure:
-    """Seconds against the varied size on log-log axes, raster and wavefront, each with the model
-    (time proportional to its counted multiply-adds, through its largest point) dashed."""
-    fig = go.Figure()
+    """Left: seconds against the varied size on log-log axes, raster and wavefront, each with a
+    dashed model line (time proportional to its counted multiply-adds, through its largest
+    point); the wavefront also with a dotted line proportional to its sequential steps.
+    Right: the speedup (raster time / wavefront time) at each size."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1,
+                        subplot_titles=(f"time against {axis} (log-log)", "wavefront speedup"))
     colour = {"raster": PALETTE[3], "wavefront": PALETTE[0]}
     for s in ("raster", "wavefront"):
         pts = [r for r in rows if r["axis"] == axis and r["schedule"] == s]
         if not pts:
             continue
         xs = [r[axis] for r in pts]
-        fig.add_trace(go.Scatter(x=xs, y=[r["seconds"] for r in pts], mode="lines+markers",
-                                 name=f"{s} (fitted slope {slopes[s]['time']:.2f})",
-                                 line=dict(color=colour[s], width=3), marker=dict(size=9),
-                                 hovertemplate=f"{axis}=%{{x}}: %{{y:.3g}} s<extra>{s}</extra>"))
         last = pts[-1]
+        fig.add_trace(go.Scatter(x=xs, y=[r["seconds"] for r in pts], mode="lines+markers",
+                                 name=f"{s}: measured (slope {slopes[s]['time']:.2f})",
+                                 line=dict(color=colour[s], width=3), marker=dict(size=9),
+                                 hovertemplate=f"{axis}=%{{x}}: %{{y:.3g}} s<extra>{s}</extra>"),
+                      row=1, col=1)
         model = [last["seconds"] * r["macs_model_exact"] / last["macs_model_exact"] for r in pts]
         fig.add_trace(go.Scatter(x=xs, y=model, mode="lines", line=dict(color=colour[s], dash="dash"),
                                  name=f"{s}: ∝ multiply-adds (slope {slopes['model_exact']:.2f})",
-                                 hoverinfo="skip"))
-    fig.update_xaxes(type="log", title_text=axis, dtick=0.30103, tickformat="d")  # a tick per doubling
-    fig.update_yaxes(type="log", title_text="seconds (median)", exponentformat="power")
-    fig.update_layout(legend=dict(orientation="h", y=-0.2))
-    return styled(fig, f"Time against {axis} (log-log)", height=440)
-
-
-def speedup_bars(rows: list[dict], axis: str) -> go.Figure:
-    """Raster seconds / wavefront seconds at each size."""
+                                 hoverinfo="skip"), row=1, col=1)
+        if s == "wavefront" and slopes[s]["steps"] > 0.01:
+            model = [last["seconds"] * r["steps"] / last["steps"] for r in pts]
+            fig.add_trace(go.Scatter(x=xs, y=model, mode="lines", line=dict(color=colour[s], dash="dot"),
+                                     name=f"{s}: ∝ steps (slope {slopes[s]['steps']:.2f})",
+                                     hoverinfo="skip"), row=1, col=1)
     pts = [r for r in rows if r["axis"] == axis and r["schedule"] == "wavefront"]
-    fig = go.Figure(go.Bar(x=[str(r[axis]) for r in pts], y=[r["speedup"] for r in pts],
-                           marker_color=PALETTE[2], text=[f"{r['speedup']:.1f}×" for r in pts],
-                           textposition="outside",
-                           hovertemplate=f"{axis}=%{{x}}: wavefront %{{y:.2f}}× faster<extra></extra>"))
-    fig.add_hline(y=1, line_dash="dot", line_color="#888")
-    fig.update_xaxes(title_text=axis, type="category")
-    fig.update_yaxes(title_text="raster time / wavefront time")
-    return styled(fig, f"Speedup of the wavefront against {axis}", height=360)
+    fig.add_trace(go.Bar(x=[str(r[axis]) for r in pts], y=[r["speedup"] for r in pts],
+                         marker_color=PALETTE[2], text=[f"{r['speedup']:.1f}×" for r in pts],
+                         textposition="outside", name="raster time / wavefront time", showlegend=False,
+                         hovertemplate=f"{axis}=%{{x}}: wavefront %{{y:.2f}}× faster<extra></extra>"),
+                  row=1, col=2)
+    fig.add_hline(y=1, line_dash="dot", line_color="#888", row=1, col=2)
+    fig.update_xaxes(type="log", title_text=axis, dtick=0.30103, tickformat="d", row=1, col=1)
+    fig.update_yaxes(type="log", title_text="seconds (median)", exponentformat="power", row=1, col=1)
+    fig.update_xaxes(title_text=axis, type="category", row=1, col=2)
+    fig.update_yaxes(title_text="raster / wavefront", rangemode="tozero", row=1, col=2)
+    fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0))
+    return styled(fig, None, height=470)
 
 
 def state_heatmap(h_abs: list[list[float]]) -> go.Figure:

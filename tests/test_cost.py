@@ -73,6 +73,7 @@ def test_memory_estimates_grow_with_the_grid():
     small = cost.forward_bytes_estimate(8, 8, 3, 16)
     assert cost.forward_bytes_estimate(16, 16, 3, 16) > 3.5 * small
     assert cost.backward_bytes_estimate(8, 8, 3, 16) > small
+    assert cost.measure_bytes_estimate(8, 8, 3, 16) > small
     assert cost.state_bytes_wavefront(8, 8, 4) > cost.state_bytes_raster(8, 8, 4)
     assert cost.state_bytes_raster(8, 8, 4, B=2, itemsize=4) == 2 * 64 * 4 * 2 * 4
     assert np.isclose(cost.state_bytes_wavefront(100, 100, 1) / cost.state_bytes_raster(100, 100, 1), 1.51)

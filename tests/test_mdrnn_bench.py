@@ -86,4 +86,4 @@ def test_grad_check_passes_and_refuses_huge_work(backend):
     assert r["max_entrywise_relative_error"] <= 1e-7
     assert r["direction"]["relative_error"] <= 1e-7
     with pytest.raises(ConfigError, match="forward passes"):
-        mb.grad_check(mb.GridConfig(Gr=256, Gc=256, D=3, H=256), backend)
+        mb.grad_check(mb.GridConfig(Gr=128, Gc=128, D=3, H=128), backend)
