@@ -299,10 +299,14 @@ def _pct(p: float) -> str:
 
 
 def summarize(result: dict[str, Any]) -> list[str]:
-    """Plain sentences computed from a :func:`warp_test` result: for each warp, how much
-    accuracy each model lost, and whether that supports the seed's claim that the grid RNN is
-    more robust to warping than the conv net. A difference smaller than two binomial standard
-    errors of the test accuracies is called no clear difference."""
+    """Plain sentences computed from a :func:`warp_test` result: for each warp, how much of its
+    accuracy each model kept, and whether that supports the seed's claim that the grid RNN is
+    more robust to warping than the conv net.
+
+    Robustness is the share of above-chance accuracy kept, (a_warped - 0.1) / (a_clean - 0.1),
+    with a_warped averaged over the warped strengths: raw points lost would favour a weaker
+    model, which has fewer to lose. A difference smaller than two standard errors (binomial
+    errors of the test accuracies, carried through the ratio) is called no clear difference."""
     lines = [f"Training diverged: {msg}" for msg in result["diverged"]]
     models = {k: m for k, m in result["models"].items() if not m["diverged"]}
     n = result["n_test"]
@@ -320,16 +324,20 @@ def summarize(result: dict[str, Any]) -> list[str]:
                          "not learn the digits, so its robustness means nothing; train it longer.")
     spread = max(clean.values()) - min(clean.values())
     if spread > 0.05:
-        lines.append(f"The clean accuracies differ by {100 * spread:.1f} points, so the models do not start "
-                     "from the same place: a weaker model has less to lose, and one near chance (10%) "
-                     "cannot lose much at all. Compare the fraction of clean accuracy kept as well.")
+        lines.append(f"The clean accuracies differ by {100 * spread:.1f} points, so the verdicts compare the "
+                     "share of above-chance accuracy each model keeps, not the points it loses (a weaker "
+                     "model has fewer to lose).")
+    se = lambda p, m: math.sqrt(max(p * (1 - p), 1e-12) / m)  # noqa: E731
+    chance = 1.0 / CLASSES
     for kind in acc:
         amounts, unit = result["amounts"][kind], result["units"][kind]
-        # mean accuracy over the warped strengths (strength > 0), and the loss against clean
+        levels = len(acc[kind]["conv"]) - 1
         warped = {k: float(np.mean(acc[kind][k][1:])) for k in models}
-        drop = {k: clean[k] - warped[k] for k in models}
-        kept = {k: warped[k] / clean[k] if clean[k] > 0 else float("nan") for k in models}
-        se = lambda p: math.sqrt(max(p * (1 - p), 1e-12) / n)  # noqa: E731
+        kept, kept_se = {}, {}
+        for k in models:
+            base = max(clean[k] - chance, 1e-9)
+            kept[k] = (warped[k] - chance) / base
+            kept_se[k] = math.sqrt(se(warped[k], n * levels) ** 2 + (kept[k] * se(clean[k], n)) ** 2) / base
         parts = []
         for key in ("mdrnn", "mdlstm"):
             if key not in models:
@@ -337,21 +345,22 @@ def summarize(result: dict[str, Any]) -> list[str]:
             if min(clean[key], clean["conv"]) < LEARNED:
                 parts.append(f"no verdict for the {models[key]['label']}: it or the conv net is near chance")
                 continue
-            diff = drop["conv"] - drop[key]  # > 0: the grid RNN lost less
-            noise = 2 * math.sqrt(se(clean[key]) ** 2 + se(clean["conv"]) ** 2
-                                  + se(warped[key]) ** 2 + se(warped["conv"]) ** 2)
+            diff = kept[key] - kept["conv"]  # > 0: the grid RNN kept more
+            noise = 2 * math.hypot(kept_se[key], kept_se["conv"])
             if diff > noise:
                 verdict = "supports the claim"
             elif diff < -noise:
                 verdict = "goes against the claim"
             else:
                 verdict = "shows no clear difference"
-            parts.append(f"the {models[key]['label']} lost {100 * drop[key]:.1f} points (kept "
-                         f"{_pct(kept[key])} of its clean accuracy) against the conv net's "
-                         f"{100 * drop['conv']:.1f} points (kept {_pct(kept['conv'])}): this {verdict} "
-                         f"(difference {100 * diff:+.1f} points, noise level ±{100 * noise:.1f})")
+            parts.append(f"the {models[key]['label']} kept {_pct(kept[key])} of its above-chance accuracy "
+                         f"(lost {100 * (clean[key] - warped[key]):.1f} points) against the conv net's "
+                         f"{_pct(kept['conv'])} (lost {100 * (clean['conv'] - warped['conv']):.1f}): this "
+                         f"{verdict} (difference {100 * diff:+.1f} points of share, noise level "
+                         f"±{100 * noise:.1f})")
         lines.append(f"{kind.capitalize()} up to {amounts[-1]:g} {unit}, averaged over the warped "
                      "strengths: " + "; ".join(parts) + ".")
-    lines.append("One seed and one training run per model: rerun with other seeds (--seed) before "
-                 "trusting a small difference.")
+    lines.append("The noise level covers only which digits happen to be in the test set, not the variation "
+                 "between training runs, which is larger: this is one seed and one run per model, so rerun "
+                 "with other seeds (--seed) before trusting a verdict.")
     return lines
