@@ -260,3 +260,50 @@ def estimate_seconds(Gr: int, Gc: int, D: int, H: int, B: int, schedule: str) ->
     per_step = 8e-6 if schedule == "raster" else 4e-5
     steps = steps_raster(Gr, Gc) if schedule == "raster" else steps_wavefront(Gr, Gc)
     return steps * per_step + macs_exact(Gr, Gc, D, H, B) / 3e9
+
+
+# --------------------------------------------------------------------------- seed problem 5: MDLSTM, conv net
+# Sizes of the models that seed problem 5 compares (core/mdlstm.py, core/convnet.py, core/gridnets.py).
+
+
+def mdlstm_weights(D: int, H: int) -> int:
+    """MDLSTM cell (core/mdlstm.py): five blocks of H (gates i, f_W | f, f_N | lam, o and the
+    input g), each reading x, h_W and h_N, plus a bias: 5H (D + 2H + 1). The tanh cell has
+    DH + 2H^2 + H (eq (10) plus biases), about five times fewer for the same H."""
+    return 5 * H * (D + 2 * H + 1)
+
+
+def mdlstm_macs(Gr: int, Gc: int, D: int, H: int, B: int = 1) -> int:
+    """What core/mdlstm.py executes per forward pass: for every cell the input projection
+    (5DH) and both neighbour products (2 x 5H^2), the zero states of the boundary included
+    (it does not skip them, unlike core/mdrnn.py): 5 B Gr Gc H (D + 2H)."""
+    return 5 * B * Gr * Gc * H * (D + 2 * H)
+
+
+def conv_weights(D: int, H: int, L: int, k: int) -> int:
+    """L layers of k x k convolutions of width H (core/convnet.py): the first reads D
+    channels, the others H; each has H biases: k^2 DH + H + (L - 1)(k^2 H^2 + H)."""
+    return k * k * D * H + H + (L - 1) * (k * k * H * H + H)
+
+
+def conv_macs(Gr: int, Gc: int, D: int, H: int, L: int, k: int, B: int = 1) -> int:
+    """What core/convnet.py executes: every cell of every layer applies its k x k kernel
+    (zero padding multiplied too): B Gr Gc (k^2 DH + (L - 1) k^2 H^2)."""
+    return B * Gr * Gc * (k * k * D * H + (L - 1) * k * k * H * H)
+
+
+def conv_steps(L: int) -> int:
+    """Sequential steps of a conv net: one per layer, all cells of a layer at once; L
+    against the grid RNN's 2G - 1 (problem 4)."""
+    return L
+
+
+def conv_receptive_field(L: int, k: int) -> int:
+    """Width of the input window one output cell of the conv net sees: each k x k layer
+    widens it by k - 1, so L(k - 1) + 1 (clipped by the grid)."""
+    return L * (k - 1) + 1
+
+
+def readout_weights(F: int, classes: int) -> int:
+    """A linear read-out of F features into ``classes`` scores: F classes + classes."""
+    return F * classes + classes

@@ -152,6 +152,11 @@ def _run_grad_check(args: argparse.Namespace) -> int:
 # One adder per command, in the order --help lists them.
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], Any], ...] = (_add_cost, _add_sweep, _add_grad_check)
 
+# Seed problem 5's commands (sensitivity, warp-test) live in their own module.
+from core.cli.mdrnn_compare import COMMANDS as COMPARE_COMMANDS  # noqa: E402
+
+COMMANDS += COMPARE_COMMANDS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("mdrnn", help="2-D grid RNN: schedules, measured cost, gradients",
