@@ -8,7 +8,7 @@ import streamlit as st
 from dashboard import widgets
 from dashboard.site import PAGES
 
-st.set_page_config(page_title="Recurrence Lab", page_icon=":material/all_inclusive:",
+st.set_page_config(page_title="Recurrence Lab", page_icon="🔁",
                    layout="wide", initial_sidebar_state="expanded")
 
 sections: dict[str, list] = {}

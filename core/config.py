@@ -52,6 +52,13 @@ def param(default: Any, lo: float | None = None, hi: float | None = None, *, lab
     return dataclasses.field(default=default, metadata={"spec": spec})
 
 
+def fmt(value: float) -> str:
+    """A bound or value as people write it: 2147483647, 0.05, 1e-06."""
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e15):
+        return str(int(value))
+    return f"{value:g}"
+
+
 def specs(cls_or_cfg: Any) -> dict[str, Spec]:
     """The declared fields of a config class (or instance), in declaration order."""
     return {f.name: f.metadata["spec"] for f in dataclasses.fields(cls_or_cfg) if "spec" in f.metadata}
@@ -92,7 +99,8 @@ class Config:
                     raise ConfigError(f"{spec.label} must be a finite number, got {value!r}")
                 if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
                     raise ConfigError(
-                        f"{spec.label} = {value:g} is out of range: choose {spec.lo:g} to {spec.hi:g}"
+                        f"{spec.label} = {fmt(value)} is out of range: "
+                        f"choose {fmt(spec.lo)} to {fmt(spec.hi)}"
                     )
         self.check()
 
@@ -122,14 +130,16 @@ def add_arguments(parser: argparse.ArgumentParser, cls: type[Config], skip: tupl
         if spec.choices is not None:
             rng = " (" + ", ".join(str(c) for c in spec.choices) + ")"
         elif spec.lo is not None:
-            rng = f" ({spec.lo:g} to {spec.hi:g})"
+            rng = f" ({fmt(spec.lo)} to {fmt(spec.hi)})"
         text = f"{spec.help or spec.label}{rng}; default {f.default}"
         if kind is bool:
-            parser.add_argument(_option(f.name), dest=f.name, default=f.default,
-                                action=argparse.BooleanOptionalAction, help=text)
+            action = parser.add_argument(_option(f.name), dest=f.name, default=f.default,
+                                         action=argparse.BooleanOptionalAction, help=text)
         else:
-            parser.add_argument(_option(f.name), dest=f.name, type=kind, default=f.default,
-                                metavar=f.name.upper() if kind is not str else "NAME", help=text)
+            action = parser.add_argument(_option(f.name), dest=f.name, type=kind, default=f.default,
+                                         metavar=f.name.upper() if kind is not str else "NAME",
+                                         help=text)
+        action.spec = spec  # the declared bounds, for tests that explore the CLI
 
 
 def from_namespace(cls: type[C], ns: argparse.Namespace, **overrides: Any) -> C:
@@ -152,7 +162,7 @@ def to_cli_args(cfg: Config, skip: tuple[str, ...] = ()) -> list[str]:
         if isinstance(value, bool):
             args.append(_option(f.name) if value else "--no-" + f.name.replace("_", "-"))
         else:
-            args += [_option(f.name), f"{value:g}" if isinstance(value, float) else str(value)]
+            args += [_option(f.name), repr(value) if isinstance(value, float) else str(value)]
     return args
 
 

@@ -53,6 +53,106 @@ def backend_report(name: str) -> dict[str, Any]:
 
 
 
+# --------------------------------------------------------------------------- MDRNN (seed problems 3 and 4)
+# (imports kept in this section so that other topics' sections merge cleanly)
+from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS  # noqa: E402
+
+
+def _mdrnn_backend(run: Any) -> Any:
+    return select_backend(run.backend)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Running both schedules ...")
+def mdrnn_measure(grid: Any, run: Any) -> dict[str, Any]:
+    """Both schedules on one grid (``core.mdrnn_bench.measure``): counted cost, models, median
+    seconds, the fused-product efficiency and the map of |h|. Refuses grids whose raster run
+    would exceed the time budget, before starting."""
+    from core import cost
+    from core.mdrnn_bench import measure
+
+    guess = cost.estimate_seconds(grid.Gr, grid.Gc, grid.D, grid.H, grid.B, "raster")
+    if guess > TIME_BUDGET_SECONDS / 8:  # a warm-up and a timed run of each schedule must fit
+        raise ConfigError(f"one raster pass over a {grid.Gr} x {grid.Gc} grid takes about {guess:.0f} s "
+                          "here, too long for a page: choose a smaller grid, or time it with the "
+                          "command below")
+    repeat = 5 if guess < 0.05 else 3 if guess < 0.5 else 1
+    return measure(grid, _mdrnn_backend(run), precision=run.precision, seed=run.seed, repeat=repeat,
+                   max_seconds=TIME_BUDGET_SECONDS / 8, states=True)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def mdrnn_sweep(cfg: Any, run: Any) -> dict[str, Any]:
+    """The scaling sweep (``core.mdrnn_bench.sweep``) with a progress bar while it runs."""
+    from core.mdrnn_bench import sweep
+
+    with progress_bar("Timing raster and wavefront") as report:
+        return sweep(cfg, _mdrnn_backend(run), precision=run.precision, seed=run.seed, progress=report)
+
+
+def mdrnn_sweep_estimate(cfg: Any) -> float:
+    """Rough seconds the sweep will take (each point: a warm-up and ``repeat`` runs of both)."""
+    from core import cost
+
+    return sum((cfg.repeat + 1) * sum(cost.estimate_seconds(p["G"], p["G"], p["D"], p["H"], cfg.B, s)
+                                      for s in ("raster", "wavefront")) for p in cfg.points())
+
+
+# ------------------------------------------------------------- MDRNN against a conv net (seed problem 5)
+# (imports kept in this section so that other topics' sections merge cleanly)
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+
+def _log10_or_none(S: np.ndarray) -> list[list[float | None]]:
+    """log10 of a sensitivity map, None where it is exactly zero (drawn blank)."""
+    return [[math.log10(v) if v > 0 else None for v in row] for row in S.tolist()]
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Computing sensitivity maps ...")
+def mdrnn_sensitivity(cfg: Any, run: Any) -> dict[str, Any]:
+    """Sensitivity maps of every compared model at (i*, j*), decay profiles, the forget-bias
+    sweep and the computed summary (``core.context``). Always float64: a float32 map would
+    round the farthest sensitivities to zero and blur the exact-zero context."""
+    from core import context
+
+    backend = select_backend(run.backend)
+    report = context.sensitivity_report(cfg, backend, seed=run.seed)
+    sweep = context.forget_bias_sweep(cfg, backend, seed=run.seed)
+    for m in report["models"].values():
+        m["log_map"] = _log10_or_none(m["map"])
+    return {"report": report, "sweep": sweep, "summary": context.summarize(report, sweep, cfg.forget_bias)}
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def mdrnn_warp_test(cfg: Any, run: Any) -> dict[str, Any]:
+    """Train the chosen models on 8x8 digits and test them on warped digits
+    (``core.grid_train.warp_test``), with a progress bar while it runs."""
+    from core import grid_train
+
+    guess = grid_train.estimate_seconds(cfg)
+    if guess > TIME_BUDGET_SECONDS:
+        raise ConfigError(f"this training run would take about {guess:.0f} s, over the page's budget of "
+                          f"{TIME_BUDGET_SECONDS:.0f} s: choose fewer epochs, fewer training digits or "
+                          "fewer models, or run it with the command below")
+    with progress_bar("Training on 8x8 digits") as report:
+        result = grid_train.warp_test(cfg, select_backend(run.backend), seed=run.seed, dtype=run.precision,
+                                      progress=report)
+    result["summary"] = grid_train.summarize(result)
+    return result
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def mdrnn_warp_samples(seed: int, levels: int) -> dict[str, Any]:
+    """A few test digits under each warp at each strength, as plain lists for drawing."""
+    from core import grid_train, warp
+
+    s = grid_train.sample_warps(seed, n=4, levels=levels)
+    return {"images": {k: v.tolist() for k, v in s["images"].items()}, "labels": s["labels"].tolist(),
+            "amounts": {k: [warp.warp_amount(k, float(x)) for x in s["strengths"]] for k in s["images"]},
+            "units": dict(warp.WARP_UNITS)}
+
+
 # ---- reversible: momentum SGD through training (seed problems 6 and 7) ---------------------
 # (imports kept with the section, so that sections added by other pages merge cleanly)
 from core.config import RunConfig  # noqa: E402

@@ -99,6 +99,241 @@ def recurrence_overview() -> go.Figure:
     return styled(fig, height=330)
 
 
+# --------------------------------------------------------------------------- MDRNN (seed problems 3 and 4)
+
+
+def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 120) -> go.Figure:
+    """The grid lighting up as a schedule runs: ``steps[i][j]`` is the step at which cell (i, j)
+    is computed. Each frame shows the cells of the current step (orange), those already done
+    (blue) and those still waiting (grey); play/pause buttons and a slider move through the
+    steps. Long schedules show at most ``max_frames`` evenly spaced steps (the counter always
+    gives the true step)."""
+    n_steps = 1 + max(max(row) for row in steps)
+    frames = min(n_steps, max_frames)
+    shown = sorted({round(k * (n_steps - 1) / max(1, frames - 1)) for k in range(frames)})
+    rows, cols = len(steps), len(steps[0])
+    grey, blue, orange = "#e6e6e6", PALETTE[0], PALETTE[1]
+    scale = [[0.0, grey], [0.33, grey], [0.34, blue], [0.66, blue], [0.67, orange], [1.0, orange]]
+    text = steps if rows * cols <= 400 else None
+
+    def state(k: int) -> list[list[int]]:
+        return [[2 if s == k else 1 if s < k else 0 for s in row] for row in steps]
+
+    def title(k: int) -> str:
+        return f"{schedule}: step {k + 1} of {n_steps}"
+
+    heat = dict(colorscale=scale, zmin=0, zmax=2, showscale=False, xgap=1 if cols <= 64 else 0,
+                ygap=1 if rows <= 64 else 0, customdata=steps,
+                hovertemplate="cell (%{y}, %{x}) computed at step %{customdata}<extra></extra>")
+    fig = go.Figure(go.Heatmap(z=state(shown[0]), text=text, texttemplate="%{text}" if text else None,
+                               **heat))
+    fig.frames = [go.Frame(data=[go.Heatmap(z=state(k))], name=str(k), layout=dict(title_text=title(k)))
+                  for k in shown]
+    duration = max(30, min(400, 6000 // len(shown)))
+    fig.update_layout(
+        margin=dict(b=130),
+        updatemenus=[dict(type="buttons", direction="left", x=0.0, y=-0.16, xanchor="left", yanchor="top",
+                          showactive=False, buttons=[
+                              dict(label="▶ Play", method="animate",
+                                   args=[None, dict(frame=dict(duration=duration, redraw=True),
+                                                    transition=dict(duration=0), fromcurrent=True)]),
+                              dict(label="❚❚ Pause", method="animate",
+                                   args=[[None], dict(frame=dict(duration=0, redraw=False),
+                                                      mode="immediate")])])],
+        sliders=[dict(active=0, x=0.2, len=0.8, y=-0.12, yanchor="top", currentvalue=dict(visible=False),
+                      steps=[dict(label=str(k + 1), method="animate",
+                                  args=[[str(k)], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                       transition=dict(duration=0))])
+                             for k in shown])])
+    fig.update_xaxes(title_text="j (column)", constrain="domain")
+    fig.update_yaxes(title_text="i (row)", autorange="reversed", scaleanchor="x")
+    return styled(fig, title(shown[0]), height=620)
+
+
+def cost_bars(labels: list[str], macs: list[int], kinds: list[str]) -> go.Figure:
+    """Multiply-adds: measured per schedule against the models (colour by kind)."""
+    colour = {"measured": PALETTE[0], "model (seed)": PALETTE[3], "model (exact)": PALETTE[2],
+              "model (dense)": PALETTE[4]}
+    fig = go.Figure()
+    for kind in dict.fromkeys(kinds):
+        idx = [k for k, v in enumerate(kinds) if v == kind]
+        fig.add_trace(go.Bar(x=[labels[k] for k in idx], y=[macs[k] for k in idx], name=kind,
+                             marker_color=colour.get(kind, PALETTE[5]),
+                             text=[f"{macs[k]:,}" for k in idx], textposition="outside",
+                             hovertemplate="%{x}: %{y:,} multiply-adds<extra></extra>"))
+    fig.update_yaxes(title_text="multiply-adds")
+    fig.update_layout(barmode="group", uniformtext_minsize=9, legend=dict(orientation="h", y=-0.15))
+    return styled(fig, "Multiply-adds: counted while running against the models", height=420)
+
+
+def scaling_plot(rows: list[dict], axis: str, slopes: dict) -> go.Figure:
+    """Left: seconds against the varied size on log-log axes, raster and wavefront, each with a
+    dashed model line (time proportional to its counted multiply-adds, through its largest
+    point); the wavefront also with a dotted line proportional to its sequential steps.
+    Right: the speedup (raster time / wavefront time) at each size."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1,
+                        subplot_titles=(f"time against {axis} (log-log)", "wavefront speedup"))
+    colour = {"raster": PALETTE[3], "wavefront": PALETTE[0]}
+    for s in ("raster", "wavefront"):
+        pts = [r for r in rows if r["axis"] == axis and r["schedule"] == s]
+        if not pts:
+            continue
+        xs = [r[axis] for r in pts]
+        last = pts[-1]
+        fig.add_trace(go.Scatter(x=xs, y=[r["seconds"] for r in pts], mode="lines+markers",
+                                 name=f"{s}: measured (slope {slopes[s]['time']:.2f})",
+                                 line=dict(color=colour[s], width=3), marker=dict(size=9),
+                                 hovertemplate=f"{axis}=%{{x}}: %{{y:.3g}} s<extra>{s}</extra>"),
+                      row=1, col=1)
+        model = [last["seconds"] * r["macs_model_exact"] / last["macs_model_exact"] for r in pts]
+        fig.add_trace(go.Scatter(x=xs, y=model, mode="lines", line=dict(color=colour[s], dash="dash"),
+                                 name=f"{s}: ∝ multiply-adds (slope {slopes['model_exact']:.2f})",
+                                 hoverinfo="skip"), row=1, col=1)
+        if s == "wavefront" and slopes[s]["steps"] > 0.01:
+            model = [last["seconds"] * r["steps"] / last["steps"] for r in pts]
+            fig.add_trace(go.Scatter(x=xs, y=model, mode="lines", line=dict(color=colour[s], dash="dot"),
+                                     name=f"{s}: ∝ steps (slope {slopes[s]['steps']:.2f})",
+                                     hoverinfo="skip"), row=1, col=1)
+    pts = [r for r in rows if r["axis"] == axis and r["schedule"] == "wavefront"]
+    fig.add_trace(go.Bar(x=[str(r[axis]) for r in pts], y=[r["speedup"] for r in pts],
+                         marker_color=PALETTE[2], text=[f"{r['speedup']:.1f}×" for r in pts],
+                         textposition="outside", name="raster time / wavefront time", showlegend=False,
+                         hovertemplate=f"{axis}=%{{x}}: wavefront %{{y:.2f}}× faster<extra></extra>"),
+                  row=1, col=2)
+    fig.add_hline(y=1, line_dash="dot", line_color="#888", row=1, col=2)
+    fig.update_xaxes(type="log", title_text=axis, dtick=0.30103, tickformat="d", row=1, col=1)
+    fig.update_yaxes(type="log", title_text="seconds (median)", exponentformat="power", row=1, col=1)
+    fig.update_xaxes(title_text=axis, type="category", row=1, col=2)
+    fig.update_yaxes(title_text="raster / wavefront", rangemode="tozero", row=1, col=2)
+    fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0))
+    return styled(fig, None, height=470)
+
+
+def state_heatmap(h_abs: list[list[float]]) -> go.Figure:
+    """Mean |h(i, j)| over the hidden units, over the grid."""
+    fig = go.Figure(go.Heatmap(z=h_abs, colorscale=SEQUENTIAL, colorbar=dict(title="mean |h|"),
+                               hovertemplate="cell (%{y}, %{x}): mean |h| = %{z:.3f}<extra></extra>"))
+    fig.update_xaxes(title_text="j (column)", constrain="domain")
+    fig.update_yaxes(title_text="i (row)", autorange="reversed", scaleanchor="x")
+    return styled(fig, "States over the grid: mean |h(i, j)|", height=480)
+
+
+# ------------------------------------------------------------- MDRNN against a conv net (seed problem 5)
+
+
+def sensitivity_maps(logs: list[list[list[float | None]]], titles: list[str], i: int, j: int) -> go.Figure:
+    """Side-by-side maps of log10 |d h(i*, j*) / d x(i, j)|; None marks cells where it is exactly
+    zero (the output cannot see them), left blank. The output cell is ringed."""
+    n = len(logs)
+    finite = [v for m in logs for row in m for v in row if v is not None]
+    lo, hi = (min(finite), max(finite)) if finite else (-1.0, 0.0)
+    R, C = len(logs[0]), len(logs[0][0])
+    fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
+    for k, z in enumerate(logs):
+        # light grey under the map: the cells left blank (S exactly zero) show as grey squares
+        fig.add_shape(type="rect", x0=-0.5, x1=C - 0.5, y0=-0.5, y1=R - 0.5, fillcolor="#dddddd",
+                      line=dict(width=0), layer="below", row=1, col=k + 1)
+        fig.add_trace(go.Heatmap(z=z, zmin=lo, zmax=hi, colorscale=SEQUENTIAL, showscale=k == n - 1,
+                                 colorbar=dict(title="log₁₀ S"), xgap=1, ygap=1,
+                                 hovertemplate="x(%{y}, %{x}): log₁₀ S = %{z:.2f}<extra></extra>"),
+                      row=1, col=k + 1)
+        fig.add_trace(go.Scatter(x=[j], y=[i], mode="markers", showlegend=False, hoverinfo="skip",
+                                 marker=dict(symbol="circle-open", size=14, color=PALETTE[3],
+                                             line=dict(width=3))), row=1, col=k + 1)
+        fig.update_xaxes(range=[-0.5, C - 0.5], constrain="domain", showgrid=False, zeroline=False,
+                         row=1, col=k + 1)
+        fig.update_yaxes(range=[R - 0.5, -0.5], scaleanchor=f"x{k + 1 if k else ''}", constrain="domain",
+                         showgrid=False,
+                         zeroline=False, showticklabels=k == 0, row=1, col=k + 1)
+    fig.update_annotations(font_size=12)
+    fig.update_layout(plot_bgcolor="white")
+    return styled(fig, f"Sensitivity of output cell ({i}, {j}) to each input (grey: exactly zero)",
+                  height=360)
+
+
+def decay_plot(profiles: dict[str, tuple[list[int], list[float]]]) -> go.Figure:
+    """Largest sensitivity at each Manhattan distance from the output cell, log scale."""
+    fig = go.Figure()
+    for k, (label, (dist, prof)) in enumerate(profiles.items()):
+        fig.add_trace(go.Scatter(x=dist, y=[p if p > 0 else None for p in prof], mode="lines+markers",
+                                 name=label, line=dict(color=PALETTE[k % len(PALETTE)], width=3),
+                                 hovertemplate="distance %{x}: S = %{y:.3g}<extra>" + label + "</extra>"))
+    fig.update_xaxes(title_text="distance |i − i*| + |j − j*| (cells)")
+    fig.update_yaxes(type="log", title_text="largest S at that distance", exponentformat="power")
+    fig.update_layout(legend=dict(orientation="h", y=-0.22))
+    return styled(fig, "Sensitivity against distance (log scale): vanishing or not", height=420)
+
+
+def forget_bias_plot(biases: list[float], rates: dict[str, list[float]], tanh: float) -> go.Figure:
+    """Fitted sensitivity factor per step against the MDLSTM forget-gate bias, tanh MDRNN dashed."""
+    fig = go.Figure()
+    for k, (label, ys) in enumerate(rates.items()):
+        fig.add_trace(go.Scatter(x=biases, y=ys, mode="lines+markers", name=label,
+                                 line=dict(color=PALETTE[(k + 1) % len(PALETTE)], width=3),
+                                 hovertemplate="bias %{x}: ×%{y:.3f} per step<extra>" + label + "</extra>"))
+    fig.add_hline(y=tanh, line_dash="dash", line_color=PALETTE[0],
+                  annotation_text=f"tanh MDRNN ×{tanh:.3f}", annotation_position="bottom right")
+    fig.add_hline(y=1.0, line_dash="dot", line_color="#888")
+    fig.update_xaxes(title_text="forget-gate bias at initialisation")
+    fig.update_yaxes(title_text="sensitivity factor per step")
+    fig.update_layout(legend=dict(orientation="h", y=-0.22))
+    return styled(fig, "MDLSTM: sensitivity factor per step against the forget-gate bias", height=400)
+
+
+def warp_accuracy(amounts: dict[str, list[float]], units: dict[str, str],
+                  accuracy: dict[str, dict[str, list[float]]], labels: dict[str, str]) -> go.Figure:
+    """Test accuracy against warp strength, one panel per warp, one line per model."""
+    kinds = list(amounts)
+    fig = make_subplots(rows=1, cols=len(kinds), shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=[k.capitalize() for k in kinds])
+    for c, kind in enumerate(kinds):
+        for k, (key, label) in enumerate(labels.items()):
+            if key not in accuracy[kind]:
+                continue
+            fig.add_trace(go.Scatter(x=amounts[kind], y=accuracy[kind][key], mode="lines+markers",
+                                     name=label, legendgroup=key, showlegend=c == 0,
+                                     line=dict(color=PALETTE[k % len(PALETTE)], width=3),
+                                     hovertemplate="%{x:g}: %{y:.1%}<extra>" + label + "</extra>"),
+                          row=1, col=c + 1)
+        fig.update_xaxes(title_text=units[kind], row=1, col=c + 1)
+    fig.add_hline(y=0.1, line_dash="dot", line_color="#888", annotation_text="chance")
+    fig.update_yaxes(title_text="test accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
+    fig.update_layout(legend=dict(orientation="h", y=-0.25))
+    return styled(fig, "Accuracy on warped test digits", height=430)
+
+
+def loss_curves(losses: dict[str, list[float]]) -> go.Figure:
+    """Mean training loss per epoch for each model."""
+    fig = go.Figure()
+    for k, (label, ys) in enumerate(losses.items()):
+        fig.add_trace(go.Scatter(x=list(range(1, len(ys) + 1)), y=ys, mode="lines+markers", name=label,
+                                 line=dict(color=PALETTE[k % len(PALETTE)], width=3)))
+    fig.update_xaxes(title_text="epoch")
+    fig.update_yaxes(title_text="training loss (cross-entropy)")
+    fig.update_layout(legend=dict(orientation="h", y=-0.25))
+    return styled(fig, "Training loss", height=360)
+
+
+def warped_digits(images: dict[str, list], amounts: dict[str, list[float]], units: dict[str, str],
+                  digit: int = 0) -> go.Figure:
+    """One test digit under each warp (rows) at each strength (columns)."""
+    kinds = list(images)
+    levels = len(amounts[kinds[0]])
+    titles = [f"{kind} {amounts[kind][c]:g}" for kind in kinds for c in range(levels)]
+    fig = make_subplots(rows=len(kinds), cols=levels, horizontal_spacing=0.01, vertical_spacing=0.08,
+                        subplot_titles=titles)
+    for r, kind in enumerate(kinds):
+        for c in range(levels):
+            fig.add_trace(go.Heatmap(z=images[kind][c][digit], colorscale="Greys", zmin=0, zmax=1,
+                                     showscale=False, hovertemplate="%{z:.2f}<extra></extra>"),
+                          row=r + 1, col=c + 1)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_annotations(font_size=11)
+    units_text = ", ".join(f"{k}: {u}" for k, u in units.items())
+    return styled(fig, f"A test digit, warped ({units_text})", height=150 * len(kinds) + 80)
+
+
 # ---- reversible: momentum SGD through training ---------------------------------------------
 # (the import stays with the section, so that sections added by other pages merge cleanly)
 import numpy as np  # noqa: E402

@@ -23,9 +23,18 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard/pages/home.py", "Home", ":material/home:", "home",
              "What the lab is, the three recurrences, and where each page fits.", section="Start"),
+    PageSpec("dashboard/pages/mdrnn.py", "MDRNN through a grid", ":material/grid_on:", "mdrnn",
+             "A 2-D RNN cell by cell and by anti-diagonal wavefront: the wavefront animated, the "
+             "multiply-adds counted against the seed's models, time against G and H, and the states "
+             "over the grid.", seed_problems="3 and 4", section="Through a grid"),
+    PageSpec("dashboard/pages/mdrnn_vs_conv.py", "MDRNN against a conv net", ":material/compare:",
+             "mdrnn-vs-conv",
+             "What one output cell of a grid RNN, an MDLSTM and a conv net can see, whether their "
+             "gradients vanish with distance, what each costs, and a warping test of the claim that "
+             "grid RNNs are more robust to distortion.", seed_problems="5", section="Through a grid"),
     PageSpec("dashboard/pages/reversible.py", "Momentum SGD through training", ":material/history:",
              "reversible",
              "Train with momentum SGD, then run training backwards: float inverses drift like β⁻ᵏ, "
              "exact arithmetic with an information buffer returns bit for bit; det = βᴰ; hypergradients.",
-             seed_problems="6 and 7"),
+             seed_problems="6 and 7", section="Through training"),
 )

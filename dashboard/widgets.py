@@ -15,11 +15,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.config import Config, RunConfig, field_type, specs
+from core.config import Config, RunConfig, field_type, fmt, specs
 from core.limits import ConfigError
 
 C = TypeVar("C", bound=Config)
@@ -42,11 +43,39 @@ class Shared:
     lecture: bool
 
 
+def link_problem(cls: type[Config], name: str, raw: str) -> str:
+    """Why a URL value ``raw`` for field ``name`` cannot be used ('' when it can)."""
+    spec = specs(cls)[name]
+    kind = field_type(cls, name)
+    allowed = (", ".join(map(str, spec.choices)) if spec.choices is not None
+               else "true or false" if kind is bool else f"{fmt(spec.lo)} to {fmt(spec.hi)}")
+    try:
+        if spec.choices is not None:
+            ok = raw in [str(c) for c in spec.choices]
+        elif kind is bool:
+            ok = raw.lower() in ("true", "false")
+        elif kind in (int, float):
+            value = kind(raw)
+            ok = value == value and spec.lo <= value <= spec.hi
+        else:
+            ok = True
+    except ValueError:
+        ok = False
+    return "" if ok else f"{spec.label} = {raw!r} (allowed: {allowed})"
+
+
 def _control(container: Any, cls: type[Config], name: str, key: str) -> Any:
-    """One Streamlit control for one config field, chosen by its type and :class:`Spec`."""
+    """One Streamlit control for one config field, chosen by its type and :class:`Spec`.
+
+    A value arriving in the link that is out of range is not trusted: Streamlit drops it and
+    the control shows its default, and the page says which value was ignored."""
     spec = specs(cls)[name]
     default = cls.__dataclass_fields__[name].default
     kind = field_type(cls, name)
+    raw = st.query_params.get(key)
+    if raw is not None and (problem := link_problem(cls, name, raw)):
+        container.warning(f"The link's value {problem} was ignored; using {default}.",
+                          icon=":material/link_off:")
     common = dict(key=key, help=spec.help or None, bind="query-params")
     if spec.choices is not None:
         options = list(spec.choices)
@@ -82,6 +111,8 @@ def config_controls(cls: type[C], prefix: str, *, lecture: bool = False,
     the message and stops the page before any work starts.
     """
     container = container or st
+    registry = st.session_state.setdefault("_controls", {})
+    registry[prefix] = f"{cls.__module__}:{cls.__qualname__}"  # read by the property tests
     values: dict[str, Any] = dict(fixed)
     fields = [n for n in specs(cls) if n not in skip and n not in fixed]
     basic = [n for n in fields if not specs(cls)[n].advanced]
@@ -149,10 +180,22 @@ def downloads(data: pd.DataFrame | dict[str, Any], name: str) -> None:
                           key=f"dl_json_{name}", on_click="ignore", icon=":material/download:")
 
 
+def non_finite_count(data: pd.DataFrame | dict[str, Any]) -> int:
+    """How many numbers in a chart's data are NaN or infinite."""
+    numbers = _frame(data).select_dtypes("number")
+    return int((~np.isfinite(numbers.to_numpy(dtype=float))).sum()) if numbers.size else 0
+
+
 def chart(fig: go.Figure, data: pd.DataFrame | dict[str, Any], name: str, *,
           lecture: bool | None = None) -> None:
-    """Show a figure with downloads of its data; lecture mode enlarges its fonts."""
+    """Show a figure with downloads of its data; lecture mode enlarges its fonts.
+
+    A non-finite number never reaches a chart silently: the chart is drawn with a warning."""
     lecture = shared().lecture if lecture is None else lecture
+    if bad := non_finite_count(data):
+        st.warning(f"{bad} value(s) in this chart are not finite (overflow or 0/0): they are "
+                   "left out of the plot. Smaller weights, steps or sizes avoid them.",
+                   icon=":material/warning:")
     if lecture:
         fig.update_layout(font=dict(size=20), title_font=dict(size=24))
     st.plotly_chart(fig, width="stretch", key=f"chart_{name}",

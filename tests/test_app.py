@@ -60,3 +60,16 @@ def test_missing_gpu_is_a_warning_not_an_error():
     if not cupy_status()[0]:
         assert any("Running on NumPy instead" in w.value for w in at.sidebar.warning)
     assert any("Runs on:" in c.value for c in at.sidebar.caption)
+
+
+def test_a_bad_link_value_is_named_not_trusted():
+    at = open_app({"seed": "-5", "precision": "float16"})
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "Random seed = '-5' (allowed: 0 to 2147483647) was ignored; using 0" in warnings
+    assert "Precision = 'float16' (allowed: float64, float32)" in warnings
+
+
+def test_controls_register_their_config_for_the_property_tests():
+    at = open_app()
+    assert at.session_state["_controls"][""] == "core.config:RunConfig"

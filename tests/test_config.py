@@ -75,3 +75,16 @@ def test_memory_and_finiteness_guards():
     with pytest.raises(ConfigError, match="lower the learning rate"):
         require_finite(float("inf"), "the loss", "lower the learning rate")
     assert format_bytes(1536) == "1.5 KiB"
+
+
+def test_large_integer_bounds_print_as_integers():
+    with pytest.raises(ConfigError, match="choose 0 to 2147483647"):
+        RunConfig(seed=2**31)
+
+
+def test_floats_reproduce_exactly_on_the_cli():
+    @dataclass(frozen=True)
+    class Rate(Config):
+        alpha: float = param(0.1, 0.0, 1.0, label="alpha")
+
+    assert to_cli_args(Rate(alpha=0.123456789012)) == ["--alpha", "0.123456789012"]

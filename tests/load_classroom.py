@@ -1,0 +1,138 @@
+"""A classroom at once: N concurrent browser sessions against one dashboard.
+
+Starts the app on a free localhost port, opens N sessions in headless Chromium (several
+browser contexts per browser process), and has each session open every page with its own
+shared link (a different seed per student), wait for the main chart, then move a control
+(the seed's step-up button) and wait for the chart again. Prints the median and 95th
+percentile of the time until the main chart rendered, and how many sessions saw an error.
+
+    .venv/bin/python -m tests.load_classroom --sessions 30 [--json] [--browsers 3]
+
+This is a benchmark, not a unit test: the figures depend on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+
+from dashboard.site import PAGES
+from tests import harness
+
+CHART = ".js-plotly-plot .main-svg"
+EXCEPTION = '[data-testid="stException"]'
+RUNNING = '[data-testid="stStatusWidget"]'
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def _wait_rendered(page, timeout_ms: float) -> None:
+    await page.wait_for_selector(CHART, timeout=timeout_ms)
+    await page.wait_for_selector(RUNNING, state="detached", timeout=timeout_ms)
+    await page.wait_for_selector(CHART, timeout=timeout_ms)
+
+
+async def student(browser, base: str, index: int, timeout_ms: float) -> dict:
+    """One session: every page with its own link, then one control moved on each."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    page = await context.new_page()
+    opened, moved, errors = [], [], []
+    try:
+        for spec in PAGES:
+            url = harness.page_url(base, spec.url_path, spec is PAGES[0], f"seed={100 + index}")
+            t0 = time.perf_counter()
+            try:
+                await page.goto(url)
+                await _wait_rendered(page, timeout_ms)
+                opened.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                await page.click('[data-testid="stSidebar"] [data-testid="stNumberInputStepUp"]')
+                await page.wait_for_function(
+                    "v => new URLSearchParams(location.search).get('seed') === v",
+                    arg=str(101 + index), timeout=timeout_ms)
+                await _wait_rendered(page, timeout_ms)
+                moved.append(time.perf_counter() - t0)
+                if await page.query_selector(EXCEPTION):
+                    errors.append(f"{spec.url_path}: exception shown")
+            except Exception as exc:  # a timeout or a crash counts as an error for this session
+                errors.append(f"{spec.url_path}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    finally:
+        await context.close()
+    return {"opened": opened, "moved": moved, "errors": errors}
+
+
+async def classroom(base: str, sessions: int, browsers: int, timeout_ms: float) -> dict:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        pool = [await p.chromium.launch(executable_path=harness.CHROMIUM, headless=True,
+                                        args=harness.CHROMIUM_ARGS) for _ in range(browsers)]
+        t0 = time.perf_counter()
+        results = await asyncio.gather(*(student(pool[i % browsers], base, i, timeout_ms)
+                                         for i in range(sessions)))
+        wall = time.perf_counter() - t0
+        for b in pool:
+            await b.close()
+    opened = [t for r in results for t in r["opened"]]
+    moved = [t for r in results for t in r["moved"]]
+    failed = [r["errors"] for r in results if r["errors"]]
+    return {
+        "sessions": sessions,
+        "pages": [p.url_path for p in PAGES],
+        "chart_after_open_s": {"median": statistics.median(opened) if opened else None,
+                               "p95": percentile(opened, 95) if opened else None,
+                               "count": len(opened)},
+        "chart_after_move_s": {"median": statistics.median(moved) if moved else None,
+                               "p95": percentile(moved, 95) if moved else None,
+                               "count": len(moved)},
+        "sessions_with_errors": len(failed),
+        "errors": [e for errs in failed for e in errs][:20],
+        "wall_seconds": wall,
+    }
+
+
+def run(sessions: int, browsers: int = 3, timeout_s: float = 180.0) -> dict:
+    with harness.streamlit_server() as base:
+        return asyncio.run(classroom(base, sessions, browsers, timeout_s * 1000))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.load_classroom", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=30, help="concurrent students (default 30)")
+    parser.add_argument("--browsers", type=int, default=3, help="Chromium processes (default 3)")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds per wait (default 180)")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    args = parser.parse_args(argv)
+    if reason := harness.browser_unavailable():
+        print(f"error: {reason}", file=sys.stderr)
+        return 2
+    if not 1 <= args.sessions <= 200 or not 1 <= args.browsers <= 16:
+        print("error: choose 1 to 200 sessions and 1 to 16 browsers", file=sys.stderr)
+        return 2
+    report = run(args.sessions, args.browsers, args.timeout)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key in ("chart_after_open_s", "chart_after_move_s"):
+            r = report[key]
+            print(f"{key}: median {r['median']:.2f} s, p95 {r['p95']:.2f} s over {r['count']} loads")
+        print(f"sessions with errors: {report['sessions_with_errors']} of {report['sessions']}")
+        print(f"wall time: {report['wall_seconds']:.1f} s")
+        for e in report["errors"]:
+            print(f"  {e}")
+    return 0 if report["sessions_with_errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
