@@ -112,7 +112,7 @@ def config_controls(cls: type[C], prefix: str, *, lecture: bool = False,
     """
     container = container or st
     registry = st.session_state.setdefault("_controls", {})
-    registry[prefix] = f"{cls.__module__}:{cls.__qualname__}"  # read by the property tests
+    registry[prefix] = cls  # read by the property tests
     values: dict[str, Any] = dict(fixed)
     fields = [n for n in specs(cls) if n not in skip and n not in fixed]
     basic = [n for n in fields if not specs(cls)[n].advanced]

@@ -72,4 +72,6 @@ def test_a_bad_link_value_is_named_not_trusted():
 
 def test_controls_register_their_config_for_the_property_tests():
     at = open_app()
-    assert at.session_state["_controls"][""] == "core.config:RunConfig"
+    from core.config import RunConfig
+
+    assert at.session_state["_controls"][""] is RunConfig

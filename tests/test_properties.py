@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import functools
-import importlib
 import io
 
 import pytest
@@ -27,17 +26,12 @@ SETTINGS = settings(max_examples=8, deadline=None, derandomize=True, database=No
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
-def _class(path: str) -> type:
-    module, name = path.split(":")
-    return getattr(importlib.import_module(module), name)
-
-
 @functools.cache
 def page_controls(script: str) -> dict[str, type]:
     """{prefix: config class} of the controls a page renders (it registers them when run)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page(script).run()
-    return {prefix: _class(path) for prefix, path in at.session_state["_controls"].items()}
+    return dict(at.session_state["_controls"])
 
 
 def field_values(cls: type, name: str, inside: bool) -> st.SearchStrategy[str]:
