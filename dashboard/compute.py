@@ -210,8 +210,9 @@ def reversible_errors(cfg: Any, run: RunConfig) -> dict[str, Any]:
         curves[mode] = (j[order], res["error"][order])
         growth[mode] = res["summary"]["drift_growth_per_step"]
         if mode != "exact":
-            # prod of 1/beta over the last j steps
-            undo = np.concatenate([[1.0], np.cumprod(1 / res["beta_eff"][::-1])])
+            # prod of 1/beta over the last j steps (capped near the float64 range)
+            log_undo = np.concatenate([[0.0], np.cumsum(-np.log(res["beta_eff"][::-1]))])
+            undo = np.exp(np.minimum(log_undo, 650.0))
             scale = float(np.finfo(mode).eps) * float(np.nanmax(np.abs(res["theta_fwd"])))
             refs[mode] = (np.arange(cfg.steps + 1), scale * undo)
         else:

@@ -73,10 +73,14 @@ def _control(container: Any, cls: type[Config], name: str, key: str) -> Any:
     default = cls.__dataclass_fields__[name].default
     kind = field_type(cls, name)
     raw = st.query_params.get(key)
-    if raw is not None and (problem := link_problem(cls, name, raw)):
+    problem = link_problem(cls, name, raw) if raw is not None else ""
+    if problem:
         container.warning(f"The link's value {problem} was ignored; using {default}.",
                           icon=":material/link_off:")
-    common = dict(key=key, help=spec.help or None, bind="query-params")
+        del st.query_params[key]
+    # A refused value must not reach Streamlit's URL seeding either: for an int number_input it
+    # calls int() on what it parsed, and int(float("1e309")) raises. Unbound for this run only.
+    common = dict(key=key, help=spec.help or None, bind=None if problem else "query-params")
     if spec.choices is not None:
         options = list(spec.choices)
         if len(options) <= 4 and all(len(str(o)) <= 12 for o in options):

@@ -68,3 +68,13 @@ def test_bad_input_is_a_message_not_a_traceback(query, message):
     at = open_page(query)
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_an_unusable_number_in_the_link_is_ignored_and_the_control_still_works():
+    at = open_page({"rev_D": "1e309", "seed": "1e309"})
+    assert not at.exception and not at.error
+    assert any("D (parameters) = '1e309'" in w.value for w in at.warning)
+    at.number_input(key="rev_D").set_value(3).run()
+    assert not at.exception and not at.error
+    assert at.number_input(key="rev_D").value == 3
+    assert metrics(at)["θ(0), p(0) back bit for bit"] == "yes"

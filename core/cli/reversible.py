@@ -16,6 +16,7 @@ from core.cli.common import StderrProgress, backend_from, emit, run_options
 from core.config import add_arguments, from_namespace
 from core.hypergrad import HypergradConfig, hypergradients
 from core.jacobian import JacobianConfig, PhaseConfig, jacobian_report, phase_polygon
+from core.limits import ConfigError
 from core.reversible import TrainConfig
 from core.roundtrip import benchmark, inverse_order_check, roundtrip
 
@@ -34,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def order(args: argparse.Namespace) -> int:
+    if not 0 <= args.at <= 10_000:
+        raise ConfigError(f"--at {args.at} is out of range: choose 0 to 10000")
     cfg = from_namespace(TrainConfig, args)
     return emit(inverse_order_check(cfg, backend_from(args), seed=args.seed, at=args.at), args)
 
@@ -57,6 +60,8 @@ def hypergrad(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
+    if not 1 <= args.repeat <= 50:
+        raise ConfigError(f"--repeat {args.repeat} is out of range: choose 1 to 50")
     cfg = from_namespace(TrainConfig, args)
     backend = backend_from(args)
     out = benchmark(cfg, backend, seed=args.seed, repeat=args.repeat, progress=StderrProgress(args.quiet))
@@ -80,7 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="One inverse step (eqs (13)-(14)) with theta(k) recovered first, "
                         "and in the seed's order, where (13) can only use grad J(theta(k+1)).")
     add_arguments(p, TrainConfig, skip=("mode", "fraction_bits"))
-    p.add_argument("--at", type=int, default=10, help="undo step k = AT (after AT forward steps)")
+    p.add_argument("--at", type=int, default=10, help="undo step k = AT (after AT forward steps), 0 to 10000")
     p.set_defaults(func=order)
 
     p = cmds.add_parser("jacobian", parents=[run_options()], help="one-step Jacobian, det vs beta^D",
@@ -106,5 +111,5 @@ def register(sub: argparse._SubParsersAction) -> None:
                         description="Median wall time of exact and float64 forward+reverse on the "
                         "same problem (alternated, so machine noise hits both), and their ratio.")
     add_arguments(p, TrainConfig, skip=("mode",))
-    p.add_argument("--repeat", type=int, default=3, help="timed repetitions of each mode (median)")
-    p.set_defaults(func=bench, D=100_000, steps=1000)
+    p.add_argument("--repeat", type=int, default=3, help="timed repetitions of each mode (median), 1 to 50")
+    p.set_defaults(func=bench, D=10_000, steps=200)  # quick by default; the target: --D 100000 --steps 1000
