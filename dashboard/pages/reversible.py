@@ -29,7 +29,7 @@ st.markdown(
     "without storing the trajectory."
 )
 
-left, right = st.columns([1, 3], gap="large")
+left, right = st.columns([1, 4] if shared.lecture else [1, 3], gap="large")
 with left:
     objective = st.selectbox("Objective J(θ)", OBJECTIVES, key="rev_objective", bind="query-params",
                              help="; ".join(f"{k}: {v}" for k, v in NAMES.items()))
@@ -55,8 +55,10 @@ with right, widgets.stop_on_error():
 
     with tabs[0]:
         cols = st.columns(3)
-        cols[0].metric("max reconstruction error", f"{summary['max_abs_error']:.3g}")
-        cols[1].metric("θ(0), p(0) back bit for bit", "yes" if summary["bit_exact"] else "no")
+        cols[0].metric("max error back", f"{summary['max_abs_error']:.3g}",
+                       help="max |reconstructed − forward| over p and θ at every compared step")
+        cols[1].metric("bit for bit", "yes" if summary["bit_exact"] else "no",
+                       help="θ(0) and p(0) came back equal bit for bit, and the buffer emptied")
         cols[2].metric("loss J(θ(K))", f"{summary['loss_end']:.3g}",
                        help=f"J(θ(0)) = {summary['loss_start']:.3g}")
         st.caption(f"Forward {summary['seconds_forward']:.3f} s, back {summary['seconds_reverse']:.3f} s "
