@@ -276,7 +276,7 @@ class RangeGuard:
     """Detects, before it happens, any int64 overflow of the fixed-point p and theta.
 
     Cheap scalar bounds P >= max|p| and Theta >= max|theta| (integer units) follow the step:
-    |beta p - q| <= beta P + Q + n and |theta + p| <= Theta + P. Only when a bound nears
+    |floor(p / d) n + r2 - q| <= beta P + 2n + Q and |theta + p| <= Theta + P. Only when a bound nears
     2^62 are the true maxima measured; if those are near 2^62 too, the run stops with a
     ConfigError naming the step, so an overflow never returns wrong numbers."""
 
@@ -308,7 +308,7 @@ class RangeGuard:
         return Q
 
     def after_momentum(self, p: Any, beta: float, Q: float, n: int, k: int) -> None:
-        self.P = beta * self.P + Q + n
+        self.P = beta * self.P + 2 * n + Q
         if self.P >= self.LIMIT / 2:
             self.P = self._max(p)  # p was computed without wrapping: |beta p|, |q| < 2^62
             if self.P >= self.LIMIT:
