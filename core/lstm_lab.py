@@ -120,8 +120,14 @@ def simulate(cfg: LSTMConfig, backend: Backend, precision: str = "float64", seed
         "h": hn[:, 0, :], "h_bar_norm": np.linalg.norm(h_bar.reshape(cfg.T, -1), axis=1),
         "c_bar_norm": np.linalg.norm(c_bar.reshape(cfg.T, -1), axis=1),
         "forget_product": tail.reshape(cfg.T, -1).mean(axis=1), "grad_norms": norms,
+        "h_bar_ratio": _ratio(np.linalg.norm(h_bar[0]), np.linalg.norm(h_bar[-1])),
         "finite": finite, "warning": warning,
     }
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b, or nan where b is 0 or either is not finite (shown as such, never a warning)."""
+    return float(a / b) if b > 0 and math.isfinite(a) and math.isfinite(b) else float("nan")
 
 
 def seed_check(cfg: LSTMConfig, t: int, seed: int = 0) -> SeedReport:

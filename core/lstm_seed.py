@@ -26,9 +26,11 @@ from core.lstm import GATES, LSTMParams, loss, lstm_backward, lstm_forward
 FD_STEP = 1e-3  # five-point stencil: truncation ~ h^4, roundoff ~ 1e-16 / h
 
 SEED_TEX = {  # right-hand sides as the seed writes them (its typos kept)
-    1: r"\overline{h^{(t)}} = \sum_{k\in\{o,f,i\}} \overline{k^{(t+1)}}\,\sigma(w_{kx}x^{(t+1)} + "
-       r"w_{kh}h^{(t)})(1-\sigma(\cdot))\,w_{kh} + \overline{g^{(t+1)}}\,(1 - \tan^2(w_{gx}x^{(t+1)} + "
-       r"w_{gh}h^{(t)})\,w_{gh}",
+    1: r"\begin{aligned}\overline{h^{(t)}} = {}& "
+       r"\overline{o^{(t+1)}}\,\sigma(w_{ox}x^{(t+1)} + w_{oh}h^{(t)})(1-\sigma(\cdot))\,w_{oh} \\ &+ "
+       r"\overline{f^{(t+1)}}\,\sigma(w_{fx}x^{(t+1)} + w_{fh}h^{(t)})(1-\sigma(\cdot))\,w_{fh} \\ &+ "
+       r"\overline{i^{(t+1)}}\,\sigma(w_{ix}x^{(t+1)} + w_{ih}h^{(t)})(1-\sigma(\cdot))\,w_{ih} \\ &+ "
+       r"\overline{g^{(t+1)}}\,(1 - \tan^2(w_{gx}x^{(t+1)} + w_{gh}h^{(t)})\,w_{gh}\end{aligned}",
     2: r"\overline{c^{(t)}} = \overline{h^{(t)}}\,o^{(t)}\left(1-\tanh^2(c^{(t)})\right) + "
        r"\overline{c^{(t+1)}}\,f^{(t+1)}",
     3: r"\overline{g^{(t)}} = \overline{c^{(t)}}\, i^{(t)}",
@@ -38,13 +40,13 @@ SEED_TEX = {  # right-hand sides as the seed writes them (its typos kept)
     7: r"\tanh'(z) = 1 - \tan^2(z)",
     8: r"\sigma'(z) = \sigma(z)(1-\sigma(z))",
     9: r"\overline{w_{ix}} = \sum_{t=1}^{T} \overline{i^{(t)}}\,\sigma(w_{ix}x^{(t)} + w_{ih}h^{(t-1)})"
-       r"(1-\sigma(\cdot))\,x^{(t)}",
+       r"\,(1-\sigma(w_{ix}x^{(t)} + w_{ih}h^{(t-1)}))\,x^{(t)}",
 }
 CORRECTED_TEX = {
-    1: r"\overline{h^{(t)}} = \frac{\partial L}{\partial h^{(t)}} + \sum_{k\in\{o,f,i\}} "
+    1: r"\begin{aligned}\overline{h^{(t)}} = {}& \frac{\partial L}{\partial h^{(t)}} + \sum_{k\in\{o,f,i\}} "
        r"\overline{k^{(t+1)}}\,\sigma'(z_k^{(t+1)})\,w_{kh} + \overline{g^{(t+1)}}"
-       r"\left(1-\tanh^2(z_g^{(t+1)})\right)w_{gh}, \quad "
-       r"z_k^{(t+1)} = w_{kx}x^{(t+1)} + w_{kh}h^{(t)} + b_k",
+       r"\left(1-\tanh^2(z_g^{(t+1)})\right)w_{gh}, \\ "
+       r"z_k^{(t+1)} = {}& w_{kx}x^{(t+1)} + w_{kh}h^{(t)} + b_k\end{aligned}",
     7: r"\tanh'(z) = 1 - \tanh^2(z)",
     9: r"\overline{w_{ix}} = \sum_{t=1}^{T} \overline{i^{(t)}}\,"
        r"\sigma'(w_{ix}x^{(t)} + w_{ih}h^{(t-1)} + b_i)\,x^{(t)} \quad (b_i = 0 \text{ in the seed's model})",
@@ -136,7 +138,7 @@ def _fd(fn, z: float, step: float = FD_STEP) -> float:
 
 
 def _n(v: float) -> str:
-    s = f"{v:.4g}".replace("e-0", "e-").replace("e+0", "e")
+    s = f"{v + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0.replace("e-0", "e-").replace("e+0", "e")
     if "e" in s:
         m, e = s.split("e")
         s = rf"{m}\times 10^{{{int(e)}}}"
@@ -186,7 +188,7 @@ def seed_report(p: LSTMParams, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0:
     seed1 = total(eq1_terms(False, False))
     ladder1 = [seed1, total(eq1_terms(True, False)), total(eq1_terms(True, True))]
     ladder1.append(ladder1[-1] + dldh)
-    fill1 = " + ".join(rf"{_n(u)}\,{_n(v)}\,{_n(q)}" for u, v, q in eq1_terms(False, False)) \
+    fill1 = r" \\ &+ ".join(rf"{_n(u)} \cdot {_n(v)} \cdot {_n(q)}" for u, v, q in eq1_terms(False, False)) \
         or r"0 \;(\text{no step } t+1)"
     zg, zi = (w[k + "x"] * xs[t] + w[k + "h"] * hs[t - 1] + m.b[k] for k in ("g", "i"))
     tc = math.tanh(cs[t])
@@ -201,7 +203,7 @@ def seed_report(p: LSTMParams, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0:
                                            ladder1[1] - ladder1[0]),
                                           ("tanh² for tan² in the g term", ladder1[2] - ladder1[1]),
                                           ("add the loss's own term ∂L/∂h(t)", ladder1[3] - ladder1[2])],
-         rf"\overline{{h^{{({t})}}}} = {fill1} = {_n(seed1)}"),
+         rf"\begin{{aligned}}\overline{{h^{{({t})}}}} &= {fill1} \\ &= {_n(seed1)}\end{{aligned}}"),
         (2, seed2, cb[t], m.fd("c", t), [],
          rf"\overline{{c^{{({t})}}}} = {_n(hb[t])}\,{_n(a['o'][t])}\,(1-{_n(tc)}^2) + "
          rf"{_n(cb[t + 1])}\,{_n(f_next)} = {_n(seed2)}"),
@@ -224,7 +226,8 @@ def seed_report(p: LSTMParams, x: np.ndarray, y: np.ndarray, h0: np.ndarray, c0:
          rf"\overline{{w_{{ix}}}} = \sum_{{t=1}}^{{{T}}} \overline{{i^{{(t)}}}}\,\sigma'(\cdot)\,x^{{(t)}}"
          rf" = {_n(seed9[0])}"),
     ]
-    eqs = tuple(EquationCheck(number=n, seed_value=float(s), true_value=float(tv), fd_value=float(fv),
+    eqs = tuple(EquationCheck(number=n, seed_value=float(s) + 0.0, true_value=float(tv) + 0.0,
+                              fd_value=float(fv) + 0.0,
                               verdict=VERDICT.get(n, "right"), issues=ISSUES.get(n, ()),
                               corrections=tuple((what, float(d)) for what, d in corr),
                               seed_tex=SEED_TEX[n], corrected_tex=CORRECTED_TEX.get(n, SEED_TEX[n]),

@@ -23,4 +23,8 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard/pages/home.py", "Home", ":material/home:", "home",
              "What the lab is, the three recurrences, and where each page fits.", section="Start"),
+    PageSpec("dashboard/pages/lstm.py", "LSTM through time", ":material/timeline:", "lstm",
+             "An LSTM run forward and differentiated backward by hand: gates, cells, vanishing and "
+             "exploding adjoints, and the seed's BPTT equations checked one by one.",
+             seed_problems="1 and 2"),
 )
