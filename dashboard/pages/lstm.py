@@ -101,10 +101,10 @@ with tab_bwd:
 
 # --------------------------------------------------------------------------- seed equations
 with tab_seed:
-    if st.session_state.get("lstm_t", 1) > cfg.T:
-        st.session_state["lstm_t"] = cfg.T
+    if st.session_state.get("lstm_step", 1) > cfg.T:
+        st.session_state["lstm_step"] = cfg.T
     t = 1 if cfg.T == 1 else st.slider(
-        "Step t", 1, cfg.T, 2, key="lstm_t", bind="query-params",
+        "Step t", 1, cfg.T, 2, key="lstm_step", bind="query-params",
         help="the step at which eqs (1)-(8) are evaluated (eq (9) sums over all steps)")
     with widgets.stop_on_error():
         rep = compute.lstm_seed(cfg, t, run.seed)
