@@ -5,11 +5,12 @@ the bookkeeping differs. At lecture sizes the cost is the number of NumPy calls 
 the price of each (a ufunc on a strided view costs about four times one on a contiguous block),
 not arithmetic. So:
 
-* arrays are unit-major inside, (T, 4H, B) and (T, H, B): every gate block of a step is a
+* the batch is the last axis inside, (T, 4H, B) and (T, H, B): every gate block of a step is a
   contiguous (H, B) block; the caller gets (T, B, ...) views of them;
-* one buffer ``xh`` (D+H+1, T+1, B) holds the columns [x(t); h(t-1); 1], so each step is ONE
+* one buffer ``xh`` (T+1, D+H+1, B) holds the columns [x(t); h(t-1); 1], so each step is ONE
   GEMM with the stacked weights [W_x; W_h; b]^T (no separate bias add), and after the sweep all
-  weight gradients are ONE GEMM, xh z_bar^T, rows [W_x | W_h | b];
+  weight gradients are ONE GEMM, xh z_bar^T, rows [W_x | W_h | b] (:func:`steps_array` picks
+  the memory order of ``xh`` and z_bar that suits that GEMM at the given size);
 * the sigmoids come from the same tanh call as g: σ(z) = ½ + ½ tanh(z/2), with the i, f, o
   columns of W halved, so each step has one tanh over all 4H gates, and 1 - tanh² of it gives
   tanh'(z_g) and 4 σ'(z) at once (eqs (7), (8));
@@ -26,6 +27,19 @@ import numpy as np
 
 from core.lstm import LSTMCache
 
+# Per-step blocks of at least this many entries (B * 4H) are stored row-major across steps,
+# (R, T, B), so the weight GEMM reads them in place; smaller ones are stored step-major, (T, R, B),
+# and copied once for it. Measured: a GEMM or ufunc on a strided (R, B) view costs about 3 µs more
+# per call at lecture sizes, while the copy costs about 1 ns per entry.
+WIDE_STEP = 4096
+
+
+def steps_array(T: int, R: int, B: int, dtype: Any, wide: bool) -> np.ndarray:
+    """A (T, R, B) array whose per-step blocks are contiguous (step-major) or strided (wide)."""
+    if wide:
+        return np.empty((R, T, B), dtype=dtype).transpose(1, 0, 2)
+    return np.empty((T, R, B), dtype=dtype)
+
 
 def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: np.ndarray,
             c0: np.ndarray) -> dict[str, Any]:
@@ -38,11 +52,11 @@ def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: 
     W_half = np.concatenate([W_x, W_h, b[None, :]], axis=0)  # (K, 4H): rows [W_x; W_h; b]
     W_half[:, :3 * H] *= 0.5  # σ(z) = ½ + ½ tanh(z/2): one tanh call covers all four gates
     W_half = np.ascontiguousarray(W_half.T)  # (4H, K)
-    xh = np.empty((K, T + 1, B), dtype=dt)  # column (t, b) holds [x(t); h(t-1); 1]
-    xh[:D, :T] = x.transpose(2, 0, 1)
-    xh[:D, T] = 0.0
-    xh[D:D + H, 0] = h0.T
-    xh[D + H] = 1.0
+    xh = steps_array(T + 1, K, B, dt, B * 4 * H >= WIDE_STEP)  # xh[t] = [x(t); h(t-1); 1]
+    xh[:T, :D] = x.transpose(0, 2, 1)
+    xh[T, :D] = 0.0
+    xh[0, D:D + H] = h0.T
+    xh[:, D + H] = 1.0
     gates = np.empty((T, 4 * H, B), dtype=dt)  # rows [i; f; o; g]
     u2 = np.empty((T, 4 * H, B), dtype=dt)  # 1 - tanh² of the gate tanh: [4σ'_i; 4σ'_f; 4σ'_o; tanh'_g]
     c = np.empty((T + 1, H, B), dtype=dt)
@@ -50,11 +64,11 @@ def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: 
     tanh_c = np.empty((T, H, B), dtype=dt)
     ig = np.empty((H, B), dtype=dt)
     mul, add, tanh = np.multiply, np.add, np.tanh
-    steps = zip(xh[:, :-1].transpose(1, 0, 2), xh[D:D + H, 1:].transpose(1, 0, 2), gates,
+    steps = zip(xh[:-1], xh[1:, D:D + H], gates,
                 gates[:, :3 * H], gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:],
                 u2, c[:-1], c[1:], tanh_c, strict=True)
     for xh_t, h, G, S, i, f, o, g, U2, c_prev, c_t, tc in steps:
-        np.matmul(W_half, xh_t, out=G)  # (4H, B)
+        np.dot(W_half, xh_t, out=G)  # (4H, B)
         tanh(G, out=G)
         mul(G, G, out=U2)
         np.subtract(one, U2, out=U2)
@@ -64,9 +78,9 @@ def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: 
         mul(i, g, out=ig)
         add(c_t, ig, out=c_t)  # c(t) = f c(t-1) + i g
         tanh(c_t, out=tc)
-        mul(o, tc, out=h)  # h(t) = o tanh c, written into the next column of xh
-    return dict(x=x, h=xh[D:D + H].transpose(1, 2, 0), c=c.transpose(0, 2, 1), gates=gates.transpose(0, 2, 1),
-                tanh_c=tanh_c.transpose(0, 2, 1), xh=xh, u2=u2)
+        mul(o, tc, out=h)  # h(t) = o tanh c, written into xh[t+1]
+    return dict(x=x, h=xh[:, D:D + H].transpose(0, 2, 1), c=c.transpose(0, 2, 1),
+                gates=gates.transpose(0, 2, 1), tanh_c=tanh_c.transpose(0, 2, 1), xh=xh, u2=u2)
 
 
 def backward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, cache: LSTMCache,
@@ -95,13 +109,13 @@ def backward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, cache: LSTMCache,
 
     h_bar = np.empty((T, H, B), dtype=dt)
     c_bar = np.empty((T, H, B), dtype=dt)
-    z4 = np.empty((4 * H, T, B), dtype=dt)  # z_bar, sigmoid rows times 4; (4H, T*B) for the weights
+    z4 = steps_array(T, 4 * H, B, dt, B * 4 * H >= WIDE_STEP)  # z_bar, sigmoid rows times 4
     r = np.empty((T, D + H, B), dtype=dt)  # r[t] = [W_x; W_h] z_bar(t) = [x_bar(t); h_prev_bar]
     c_next_bar = np.zeros((H, B), dtype=dt)  # c_bar(t+1) f(t+1)
     r_next = np.zeros((H, B), dtype=dt)
     mul, add = np.multiply, np.add
-    steps = zip(dl, h_bar, c_bar, q, Kz.reshape(T, 4, H, B), Kz[:, 2 * H:3 * H], z4.transpose(1, 0, 2),
-                z4.reshape(4, H, T, B).transpose(2, 0, 1, 3), z4[2 * H:3 * H].transpose(1, 0, 2), r, f,
+    steps = zip(dl, h_bar, c_bar, q, Kz.reshape(T, 4, H, B), Kz[:, 2 * H:3 * H], z4,
+                z4.reshape(T, 4, H, B), z4[:, 2 * H:3 * H], r, f,
                 r[:, D:], strict=True)
     for dl_t, hb, cb, q_t, K4, Ko, zb, zb4, zb_o, r_t, f_t, r_h in reversed(list(steps)):
         add(dl_t, r_next, out=hb)  # eq (1) plus the loss's own term dL/dh(t)
@@ -109,7 +123,7 @@ def backward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, cache: LSTMCache,
         add(cb, c_next_bar, out=cb)  # eq (2)
         mul(K4, cb, out=zb4)  # all four gates from c_bar ...
         mul(Ko, hb, out=zb_o)  # ... then o from h_bar (eq (4))
-        np.matmul(W, zb, out=r_t)  # [x_bar(t); the gate terms of eq (1) for h_bar(t-1)]
+        np.dot(W, zb, out=r_t)  # [x_bar(t); the gate terms of eq (1) for h_bar(t-1)]
         mul(cb, f_t, out=c_next_bar)
         r_next = r_h
 
@@ -119,7 +133,8 @@ def backward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, cache: LSTMCache,
     np.multiply(h_bar, tanh_c, out=gates_bar[:, 2 * H:3 * H])  # eq (4)
     np.multiply(c_bar, i, out=gates_bar[:, 3 * H:])  # eq (3)
     K = D + H + 1
-    dW = cache.xh[:, :T].reshape(K, T * B) @ z4.reshape(4 * H, T * B).T  # (D+H+1, 4H)
+    # (K, T*B) @ (T*B, 4H): views of wide arrays, copies of step-major ones
+    dW = cache.xh[:T].transpose(1, 0, 2).reshape(K, T * B) @ z4.transpose(0, 2, 1).reshape(T * B, 4 * H)
     dW *= quarter
     return dict(W_x=dW[:D], W_h=dW[D:D + H], b=dW[D + H], x=r[:, :D].transpose(0, 2, 1),
                 h0=r[0, D:].T.copy(), c0=c_next_bar.T.copy(), h_bar=h_bar.transpose(0, 2, 1),

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import core.lstm as lstm_module
+from core import lstm_fast
 from core.backend import select_backend, to_numpy
 from core.limits import ConfigError
 from core.lstm import (
@@ -119,7 +120,8 @@ def test_tangent_matches_finite_differences_of_h():
 
 # --- the NumPy sweep, the standard path, and a step-by-step run agree --------------------------
 
-@pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (6, 3, 4, 5), (9, 1, 2, 7), (4, 5, 1, 1)])
+@pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (6, 3, 4, 5), (9, 1, 2, 7), (4, 5, 1, 1),
+                                   (3, 32, 2, 32), (2, 8, 3, 130)])  # the last two: B * 4H >= WIDE_STEP
 @pytest.mark.parametrize("dtype,tol", [("float64", 1e-13), ("float32", 3e-5)])
 def test_numpy_sweep_equals_standard_path(sizes, dtype, tol):
     pr = make_problem(NUMPY, *sizes, seed=4, dtype=dtype, random_state=True)
@@ -135,6 +137,10 @@ def test_numpy_sweep_equals_standard_path(sizes, dtype, tol):
         a, b = getattr(g_fast, f), getattr(g_std, f)
         assert a.shape == b.shape and a.dtype == b.dtype == np.dtype(dtype), f
         np.testing.assert_allclose(a, b, atol=tol * max(1.0, float(np.abs(b).max())), rtol=0, err_msg=f)
+
+
+def test_both_memory_orders_of_the_sweep_are_tested():
+    assert 3 * 4 * 5 < lstm_fast.WIDE_STEP <= 32 * 4 * 32
 
 
 def test_step_by_step_bptt_by_hand_equals_the_batched_one(backend):
