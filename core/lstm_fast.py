@@ -14,9 +14,10 @@ not arithmetic. So:
 * the sigmoids come from the same tanh call as g: σ(z) = ½ + ½ tanh(z/2), with the i, f, o
   columns of W halved, so each step has one tanh over all 4H gates, and 1 - tanh² of it gives
   tanh'(z_g) and 4 σ'(z) at once (eqs (7), (8));
-* per-step views come from ``zip`` over the step axis (cheaper than slicing in the loop), every
-  per-step result is written with ``out=``, and what needs no recurrence (the derivative factors
-  of eqs (2)-(8), the gate adjoints for plotting) is formed for all steps at once.
+* per-step views come from ``zip`` over the step axis (cheaper than slicing in the loop), and
+  every per-step result is written with ``out=``. Work without a recurrence stays inside the
+  sweep where its operands are still in cache: done for all steps at once afterwards it ran on
+  strided views of arrays larger than the cache, and measured slower at both benchmark sizes.
 """
 
 from __future__ import annotations
@@ -98,40 +99,34 @@ def backward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, cache: LSTMCache,
     i, f, o, g = G[:, :H], G[:, H:2 * H], G[:, 2 * H:3 * H], G[:, 3 * H:]
     tanh_c, c_prev = cache.tanh_c.transpose(0, 2, 1), cache.c[:-1].transpose(0, 2, 1)
     dl = np.ascontiguousarray(dL_dh.transpose(0, 2, 1))  # (T, H, B)
-    # z_bar(t) = Kz(t) * [c_bar; c_bar; h_bar; c_bar]: eqs (3)-(6) times eqs (7)-(8)
-    Kz = np.empty((T, 4 * H, B), dtype=dt)
-    np.multiply(cache.u2[:, :H], g, out=Kz[:, :H])
-    np.multiply(cache.u2[:, H:2 * H], c_prev, out=Kz[:, H:2 * H])
-    np.multiply(cache.u2[:, 2 * H:3 * H], tanh_c, out=Kz[:, 2 * H:3 * H])
-    np.multiply(cache.u2[:, 3 * H:], i, out=Kz[:, 3 * H:])
     q = cache.h[1:].transpose(0, 2, 1) * tanh_c  # o (1 - tanh² c) = o - h tanh c: h_bar -> c_bar, eq (2)
     np.subtract(o, q, out=q)
 
     h_bar = np.empty((T, H, B), dtype=dt)
     c_bar = np.empty((T, H, B), dtype=dt)
+    gates_bar = np.empty((T, 4 * H, B), dtype=dt)  # rows [i_bar; f_bar; o_bar; g_bar]
     z4 = steps_array(T, 4 * H, B, dt, B * 4 * H >= WIDE_STEP)  # z_bar, sigmoid rows times 4
     r = np.empty((T, D + H, B), dtype=dt)  # r[t] = [W_x; W_h] z_bar(t) = [x_bar(t); h_prev_bar]
     c_next_bar = np.zeros((H, B), dtype=dt)  # c_bar(t+1) f(t+1)
     r_next = np.zeros((H, B), dtype=dt)
     mul, add = np.multiply, np.add
-    steps = zip(dl, h_bar, c_bar, q, Kz.reshape(T, 4, H, B), Kz[:, 2 * H:3 * H], z4,
-                z4.reshape(T, 4, H, B), z4[:, 2 * H:3 * H], r, f,
+    steps = zip(dl, h_bar, c_bar, q, i, f, g, c_prev, tanh_c, gates_bar, gates_bar[:, :H],
+                gates_bar[:, H:2 * H], gates_bar[:, 2 * H:3 * H], gates_bar[:, 3 * H:], cache.u2, z4, r,
                 r[:, D:], strict=True)
-    for dl_t, hb, cb, q_t, K4, Ko, zb, zb4, zb_o, r_t, f_t, r_h in reversed(list(steps)):
+    for dl_t, hb, cb, q_t, i_t, f_t, g_t, cp, tc, gb, i_bar, f_bar, o_bar, g_bar, U2, zb, r_t, r_h \
+            in reversed(list(steps)):
         add(dl_t, r_next, out=hb)  # eq (1) plus the loss's own term dL/dh(t)
         mul(hb, q_t, out=cb)
         add(cb, c_next_bar, out=cb)  # eq (2)
-        mul(K4, cb, out=zb4)  # all four gates from c_bar ...
-        mul(Ko, hb, out=zb_o)  # ... then o from h_bar (eq (4))
+        mul(cb, g_t, out=i_bar)  # eq (6)
+        mul(cb, cp, out=f_bar)  # eq (5)
+        mul(hb, tc, out=o_bar)  # eq (4)
+        mul(cb, i_t, out=g_bar)  # eq (3)
+        mul(gb, U2, out=zb)  # eqs (7), (8)
         np.dot(W, zb, out=r_t)  # [x_bar(t); the gate terms of eq (1) for h_bar(t-1)]
         mul(cb, f_t, out=c_next_bar)
         r_next = r_h
 
-    gates_bar = np.empty((T, 4 * H, B), dtype=dt)
-    np.multiply(c_bar, g, out=gates_bar[:, :H])  # eq (6)
-    np.multiply(c_bar, c_prev, out=gates_bar[:, H:2 * H])  # eq (5)
-    np.multiply(h_bar, tanh_c, out=gates_bar[:, 2 * H:3 * H])  # eq (4)
-    np.multiply(c_bar, i, out=gates_bar[:, 3 * H:])  # eq (3)
     K = D + H + 1
     # (K, T*B) @ (T*B, 4H): views of wide arrays, copies of step-major ones
     dW = cache.xh[:T].transpose(1, 0, 2).reshape(K, T * B) @ z4.transpose(0, 2, 1).reshape(T * B, 4 * H)
