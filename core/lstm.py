@@ -133,7 +133,7 @@ def lstm_step_backward(p: LSTMParams, h_bar: Any, c_next_bar: Any, c_prev: Any, 
     z_bar = xp.concat([i_bar * i * (1.0 - i), f_bar * f * (1.0 - f), o_bar * o * (1.0 - o),  # eq (8)
                        g_bar * (1.0 - g * g)], axis=-1)  # eq (7), with tanh, not tan
     return StepAdjoint(z_bar=z_bar, gates_bar=xp.concat([i_bar, f_bar, o_bar, g_bar], axis=-1),
-                       c_bar=c_bar, h_prev_bar=z_bar @ p.W_h.mT, c_prev_bar=c_bar * f)
+                       c_bar=c_bar, h_prev_bar=z_bar @ xp.matrix_transpose(p.W_h), c_prev_bar=c_bar * f)
 
 
 def check_shapes(p: LSTMParams, x: Any, h0: Any, c0: Any) -> tuple[int, int, int, int]:
@@ -206,8 +206,9 @@ def lstm_backward(p: LSTMParams, cache: LSTMCache, dL_dh: Any) -> LSTMGrads:
     zb = xp.reshape(z_bar, (T * B, 4 * H))
     h_prev = xp.reshape(cache.h[:-1, ...], (T * B, H))
     return LSTMGrads(
-        W_x=xp.reshape(x, (T * B, D)).mT @ zb, W_h=h_prev.mT @ zb, b=xp.sum(zb, axis=0),
-        x=xp.reshape(zb @ p.W_x.mT, (T, B, D)), h0=h_next_bar, c0=c_next_bar,
+        W_x=xp.matrix_transpose(xp.reshape(x, (T * B, D))) @ zb, W_h=xp.matrix_transpose(h_prev) @ zb,
+        b=xp.sum(zb, axis=0), x=xp.reshape(zb @ xp.matrix_transpose(p.W_x), (T, B, D)),
+        h0=h_next_bar, c0=c_next_bar,
         h_bar=xp.stack(h_bars), c_bar=xp.stack([s.c_bar for s in steps]),
         gates_bar=xp.stack([s.gates_bar for s in steps]))
 

@@ -165,10 +165,10 @@ def test_step_by_step_bptt_by_hand_equals_the_batched_one(backend):
         h_bars[t] = dl[t, ...] + h_carry
         s = lstm_step_backward(p, h_bars[t], c_carry, cs[t], gs[t], ts[t])
         c_bars[t] = s.c_bar
-        W_x_bar = W_x_bar + pr.x[t, ...].mT @ s.z_bar
-        W_h_bar = W_h_bar + hs[t].mT @ s.z_bar
+        W_x_bar = W_x_bar + xp.matrix_transpose(pr.x[t, ...]) @ s.z_bar
+        W_h_bar = W_h_bar + xp.matrix_transpose(hs[t]) @ s.z_bar
         b_bar = b_bar + xp.sum(s.z_bar, axis=0)
-        x_bar[t] = s.z_bar @ p.W_x.mT
+        x_bar[t] = s.z_bar @ xp.matrix_transpose(p.W_x)
         h_carry, c_carry = s.h_prev_bar, s.c_prev_bar
     by_hand = dict(W_x=W_x_bar, W_h=W_h_bar, b=b_bar, x=xp.stack(x_bar), h0=h_carry, c0=c_carry,
                    h_bar=xp.stack(h_bars), c_bar=xp.stack(c_bars))
