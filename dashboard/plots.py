@@ -104,28 +104,34 @@ def recurrence_overview() -> go.Figure:
 LSTM_PANELS = {  # quantity -> (title, colour range); gates in (0, 1), g and h in (-1, 1)
     "i": ("input gate i(t)", (0.0, 1.0)), "f": ("forget gate f(t)", (0.0, 1.0)),
     "o": ("output gate o(t)", (0.0, 1.0)), "g": ("candidate g(t)", (-1.0, 1.0)),
-    "c": ("cell c(t)", None), "h": ("hidden h(t)", (-1.0, 1.0)),
+    "c": ("cell c(t), scale below", None), "h": ("hidden h(t)", (-1.0, 1.0)),
 }
 
 
 def lstm_forward_heatmaps(panels: dict[str, list[list[float]]], units: int) -> go.Figure:
-    """Six heatmaps over (step t, unit): the gates, c(t) and h(t) of one sequence."""
+    """Six heatmaps over (step t, unit): the gates, c(t) and h(t) of one sequence. One colour bar
+    for the gates in (0, 1), one for g and h in (-1, 1), and c(t) on its own scale."""
     names = list(LSTM_PANELS)
     fig = make_subplots(rows=2, cols=3, subplot_titles=[LSTM_PANELS[k][0] for k in names],
-                        horizontal_spacing=0.07, vertical_spacing=0.14)
+                        horizontal_spacing=0.09, vertical_spacing=0.14)
+    bars = {"i": dict(x=1.0, y=0.79, len=0.42, title="gates"),  # shared by i, f, o
+            "g": dict(x=1.0, y=0.21, len=0.42, title="g, h"),  # shared by g and h
+            "c": dict(orientation="h", x=0.5, xanchor="center", y=-0.3, len=0.27)}  # under c's panel
     for n, k in enumerate(names):
         row, col = n // 3 + 1, n % 3 + 1
-        z = [list(r) for r in zip(*panels[k], strict=True)]  # (unit, t) for rows = units
+        z = [list(r) for r in zip(*panels[k], strict=True)]  # rows = units, columns = steps
         rng = LSTM_PANELS[k][1]
         scale = SEQUENTIAL if rng and rng[0] == 0.0 else DIVERGING
         fig.add_trace(go.Heatmap(
             z=z, x=list(range(1, len(panels[k]) + 1)), y=list(range(1, units + 1)), colorscale=scale,
             zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, zmid=0.0 if not rng else None,
-            showscale=False, hovertemplate=f"{k}: %{{z:.3f}}<br>t = %{{x}}, unit %{{y}}<extra></extra>"),
+            showscale=k in bars, colorbar=dict(thickness=10, **bars[k]) if k in bars else None,
+            hovertemplate=f"{k}: %{{z:.3f}}<br>t = %{{x}}, unit %{{y}}<extra></extra>"),
             row=row, col=col)
         fig.update_xaxes(title_text="t" if row == 2 else None, row=row, col=col)
         fig.update_yaxes(title_text="unit" if col == 1 else None, row=row, col=col)
-    return styled(fig, height=520)
+    fig.update_layout(margin=dict(b=130))
+    return styled(fig, height=580)
 
 
 def lstm_forward_lines(series: dict[str, list[float]]) -> go.Figure:
