@@ -53,6 +53,53 @@ def backend_report(name: str) -> dict[str, Any]:
 
 
 
+# --- LSTM through time (core/lstm_lab.py) -------------------------------------------------------
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from core.config import RunConfig  # noqa: E402
+from core.limits import CACHE_MAX_ENTRIES  # noqa: E402
+from core.lstm_lab import GradcheckConfig, LSTMConfig, gradcheck, seed_check, simulate  # noqa: E402
+from core.lstm_seed import SeedReport  # noqa: E402
+
+LSTM_UNITS_SHOWN = 64  # heatmaps show the first units of h(t); all of them are in the CLI's --units
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Running the LSTM forward and backward…")
+def lstm_run(cfg: LSTMConfig, run: RunConfig) -> dict[str, Any]:
+    """One forward and backward pass, summarised per step (NumPy arrays)."""
+    out = simulate(cfg, select_backend(run.backend), run.precision, run.seed)
+    units = min(cfg.H, LSTM_UNITS_SHOWN)
+    out["gates"] = {k: v[:, :units] for k, v in out["gates"].items()}
+    out["c"], out["h"] = out["c"][:, :units], out["h"][:, :units]
+    out["units_shown"] = units
+    panels = {**out["gates"], "c": out["c"], "h": out["h"]}
+    out["forward_frame"] = pd.DataFrame({"t": np.repeat(np.arange(1, cfg.T + 1), units),
+                                         "unit": np.tile(np.arange(1, units + 1), cfg.T),
+                                         **{k: v.reshape(-1) for k, v in panels.items()}})
+    return out
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def lstm_seed(cfg: LSTMConfig, t: int, seed: int) -> SeedReport:
+    """The seed's eqs (1)-(9) at step t of the scalar LSTM with this config's T, weights and loss."""
+    return seed_check(cfg, t, seed)
+
+
+def lstm_gradcheck_config(cfg: LSTMConfig) -> GradcheckConfig:
+    """The page's gradient check: the config's sizes, capped so it runs in well under a second,
+    with a sample of entries of every array."""
+    return GradcheckConfig(T=min(cfg.T, 20), B=min(cfg.B, 8), D=min(cfg.D, 8), H=min(cfg.H, 8),
+                           loss=cfg.loss, entries=8, direction_scale=1)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Checking the gradients…")
+def lstm_gradcheck(check: GradcheckConfig, backend: str, seed: int) -> dict[str, Any]:
+    """Hand BPTT against central finite differences (float64), as plain values."""
+    return gradcheck(check, select_backend(backend), seed)
+
+
 # --------------------------------------------------------------------------- MDRNN (seed problems 3 and 4)
 # (imports kept in this section so that other topics' sections merge cleanly)
 from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS  # noqa: E402
@@ -100,8 +147,6 @@ def mdrnn_sweep_estimate(cfg: Any) -> float:
 # ------------------------------------------------------------- MDRNN against a conv net (seed problem 5)
 # (imports kept in this section so that other topics' sections merge cleanly)
 import math  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 
 def _log10_or_none(S: np.ndarray) -> list[list[float | None]]:
