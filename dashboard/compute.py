@@ -53,6 +53,53 @@ def backend_report(name: str) -> dict[str, Any]:
 
 
 
+# --- LSTM through time (core/lstm_lab.py) -------------------------------------------------------
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from core.config import RunConfig  # noqa: E402
+from core.limits import CACHE_MAX_ENTRIES  # noqa: E402
+from core.lstm_lab import GradcheckConfig, LSTMConfig, gradcheck, seed_check, simulate  # noqa: E402
+from core.lstm_seed import SeedReport  # noqa: E402
+
+LSTM_UNITS_SHOWN = 64  # heatmaps show the first units of h(t); all of them are in the CLI's --units
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Running the LSTM forward and backward…")
+def lstm_run(cfg: LSTMConfig, run: RunConfig) -> dict[str, Any]:
+    """One forward and backward pass, summarised per step (NumPy arrays)."""
+    out = simulate(cfg, select_backend(run.backend), run.precision, run.seed)
+    units = min(cfg.H, LSTM_UNITS_SHOWN)
+    out["gates"] = {k: v[:, :units] for k, v in out["gates"].items()}
+    out["c"], out["h"] = out["c"][:, :units], out["h"][:, :units]
+    out["units_shown"] = units
+    panels = {**out["gates"], "c": out["c"], "h": out["h"]}
+    out["forward_frame"] = pd.DataFrame({"t": np.repeat(np.arange(1, cfg.T + 1), units),
+                                         "unit": np.tile(np.arange(1, units + 1), cfg.T),
+                                         **{k: v.reshape(-1) for k, v in panels.items()}})
+    return out
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def lstm_seed(cfg: LSTMConfig, t: int, seed: int) -> SeedReport:
+    """The seed's eqs (1)-(9) at step t of the scalar LSTM with this config's T, weights and loss."""
+    return seed_check(cfg, t, seed)
+
+
+def lstm_gradcheck_config(cfg: LSTMConfig) -> GradcheckConfig:
+    """The page's gradient check: the config's sizes, capped so it runs in well under a second,
+    with a sample of entries of every array."""
+    return GradcheckConfig(T=min(cfg.T, 20), B=min(cfg.B, 8), D=min(cfg.D, 8), H=min(cfg.H, 8),
+                           loss=cfg.loss, entries=8, direction_scale=1)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Checking the gradients…")
+def lstm_gradcheck(check: GradcheckConfig, backend: str, seed: int) -> dict[str, Any]:
+    """Hand BPTT against central finite differences (float64), as plain values."""
+    return gradcheck(check, select_backend(backend), seed)
+
+
 # --------------------------------------------------------------------------- MDRNN (seed problems 3 and 4)
 # (imports kept in this section so that other topics' sections merge cleanly)
 from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS  # noqa: E402
@@ -100,8 +147,6 @@ def mdrnn_sweep_estimate(cfg: Any) -> float:
 # ------------------------------------------------------------- MDRNN against a conv net (seed problem 5)
 # (imports kept in this section so that other topics' sections merge cleanly)
 import math  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 
 def _log10_or_none(S: np.ndarray) -> list[list[float | None]]:
@@ -155,7 +200,6 @@ def mdrnn_warp_samples(seed: int, levels: int) -> dict[str, Any]:
 
 # ---- reversible: momentum SGD through training (seed problems 6 and 7) ---------------------
 # (imports kept with the section, so that sections added by other pages merge cleanly)
-from core.config import RunConfig  # noqa: E402
 from core.limits import CACHE_MAX_ENTRIES  # noqa: E402
 
 
@@ -166,7 +210,7 @@ def _reversible_objective(cfg: Any, backend: Any, seed: int) -> Any:
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_roundtrip(cfg: Any, run: RunConfig) -> dict[str, Any]:
+def reversible_roundtrip(cfg: Any, run: Any) -> dict[str, Any]:
     """Train ``cfg`` forward and back; a few coordinates of p and theta at every step of both
     passes (NaN where the inverse overflowed), errors, bits and timings."""
     import numpy as np
@@ -197,7 +241,7 @@ def reversible_roundtrip(cfg: Any, run: RunConfig) -> dict[str, Any]:
             "coords": list(coords)}
 
 
-def reversible_errors(cfg: Any, run: RunConfig) -> dict[str, Any]:
+def reversible_errors(cfg: Any, run: Any) -> dict[str, Any]:
     """Reconstruction error against steps undone for float32, float64 and exact (each one a
     cached round trip), and for each float precision the reference eps max|theta| prod beta^-1."""
     import numpy as np
@@ -223,7 +267,7 @@ def reversible_errors(cfg: Any, run: RunConfig) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_surface(cfg: Any, run: RunConfig, xs: tuple[float, float], ys: tuple[float, float],
+def reversible_surface(cfg: Any, run: Any, xs: tuple[float, float], ys: tuple[float, float],
                        n: int = 80) -> dict[str, Any]:
     """J on an n x n grid over xs x ys (a 2-D objective), for the contour plot."""
     import numpy as np
@@ -236,7 +280,7 @@ def reversible_surface(cfg: Any, run: RunConfig, xs: tuple[float, float], ys: tu
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_phase(cfg: Any, run: RunConfig) -> dict[str, Any]:
+def reversible_phase(cfg: Any, run: Any) -> dict[str, Any]:
     """A polygon of (p, theta) states for D = 1 pushed forward (core.jacobian.phase_polygon)."""
     from core.jacobian import phase_polygon
 
@@ -244,7 +288,7 @@ def reversible_phase(cfg: Any, run: RunConfig) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_jacobian(cfg: Any, run: RunConfig) -> dict[str, Any]:
+def reversible_jacobian(cfg: Any, run: Any) -> dict[str, Any]:
     """det of the one-step Jacobian against beta^D and the seed's blocks (core.jacobian)."""
     from core.jacobian import jacobian_report
 
@@ -252,7 +296,7 @@ def reversible_jacobian(cfg: Any, run: RunConfig) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_order(cfg: Any, run: RunConfig) -> dict[str, Any]:
+def reversible_order(cfg: Any, run: Any) -> dict[str, Any]:
     """One inverse step in the seed's order and in the order that works."""
     from core.roundtrip import inverse_order_check
 
@@ -260,7 +304,7 @@ def reversible_order(cfg: Any, run: RunConfig) -> dict[str, Any]:
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_hypergrad(cfg: Any, run: RunConfig) -> dict[str, Any]:
+def reversible_hypergrad(cfg: Any, run: Any) -> dict[str, Any]:
     """Hypergradients through the exact reverse pass, with finite-difference checks."""
     from core.hypergrad import hypergradients
 

@@ -23,6 +23,10 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("dashboard/pages/home.py", "Home", ":material/home:", "home",
              "What the lab is, the three recurrences, and where each page fits.", section="Start"),
+    PageSpec("dashboard/pages/lstm.py", "LSTM through time", ":material/timeline:", "lstm",
+             "An LSTM run forward and differentiated backward by hand: gates, cells, vanishing and "
+             "exploding adjoints, and the seed's BPTT equations checked one by one.",
+             seed_problems="1 and 2", section="Through time"),
     PageSpec("dashboard/pages/mdrnn.py", "MDRNN through a grid", ":material/grid_on:", "mdrnn",
              "A 2-D RNN cell by cell and by anti-diagonal wavefront: the wavefront animated, the "
              "multiply-adds counted against the seed's models, time against G and H, and the states "

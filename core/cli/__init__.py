@@ -15,7 +15,7 @@ from core.cli.common import OneLineParser
 from core.limits import ConfigError
 
 # Topic modules under core/cli/, in the order --help lists them.
-TOPICS = ("info", "mdrnn", "reversible")
+TOPICS = ("info", "lstm", "mdrnn", "reversible")
 
 
 def build_parser() -> OneLineParser:
