@@ -65,7 +65,7 @@ def test_cupy_without_gpu_exits_2_with_one_line():
 
 
 @pytest.mark.parametrize("args", [
-    ["no-such-topic"], ["info", "--seed", "many"], ["info", "--backend", "tpu"], [],
+    ["no-such-topic"], ["info", "--seed", "many"], ["info", "--seed", "-1"], ["info", "--backend", "tpu"], [],
 ])
 def test_bad_arguments_exit_2_with_one_line(args):
     out = run_cli(*args)

@@ -21,6 +21,17 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def seed_value(text: str) -> int:
+    """A random seed from the command line: an integer from 0 to 2**31 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(f"seed must be from 0 to 2147483647, got {value}")
+    return value
+
+
 def run_options() -> argparse.ArgumentParser:
     """Options every command takes: pass as ``parents=[run_options()]``."""
     p = argparse.ArgumentParser(add_help=False)
@@ -28,7 +39,7 @@ def run_options() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
     g.add_argument("--backend", choices=BACKEND_NAMES, default="numpy",
                    help="array backend (default numpy; auto takes CuPy when a GPU is usable)")
-    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2147483647 (default 0)")
     g.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p
 
