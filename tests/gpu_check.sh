@@ -12,13 +12,14 @@ if compgen -G ".whl/*.whl" >/dev/null; then
     && export PYTHONPATH=/tmp/site
 fi
 
-step() {  # step NAME SECONDS COMMAND...: run one check, keep its output, never stop the script
+LOG="$OUT/gpu.log"
+: >"$LOG"
+step() {  # step NAME SECONDS COMMAND...: run one check, log all its output, never stop the script
   local name=$1 limit=$2; shift 2
-  echo "=== $name: $*"
+  echo "=== $name: $*" | tee -a "$LOG"
   local t0=$SECONDS
-  timeout "$limit" "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
-  local rc=$?
-  echo "--- rc=$rc in $((SECONDS - t0)) s"; tail -c 1500 "$OUT/$name.out"; echo; tail -n 3 "$OUT/$name.err"
+  timeout "$limit" "$@" >>"$LOG" 2>&1
+  echo "--- $name rc=$? in $((SECONDS - t0)) s" | tee -a "$LOG"
 }
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -42,3 +43,4 @@ step reversible_hypergrad 60 $PY -m core reversible hypergrad --backend cupy --j
 step reversible_jacobian 60 $PY -m core reversible jacobian --backend cupy --D 50 --json
 step mdrnn_sensitivity 60 $PY -m core mdrnn sensitivity --backend cupy --no-maps --json
 echo "=== done"
+cat "$LOG"
