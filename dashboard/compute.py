@@ -9,13 +9,25 @@ results can be cached, plotted and downloaded on any machine. Caches are bounded
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import streamlit as st
 
+from core import context, cost, grid_train, warp
 from core.backend import describe_device, select_backend
-from core.limits import ConfigError, ProgressFn
+from core.config import RunConfig
+from core.hypergrad import hypergradients
+from core.jacobian import jacobian_report, phase_polygon
+from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS, ConfigError, ProgressFn
+from core.lstm_lab import GradcheckConfig, LSTMConfig, gradcheck, seed_check, simulate
+from core.lstm_seed import SeedReport
+from core.mdrnn_bench import measure, sweep
+from core.objectives import loss_surface, make_objective, plot_coordinates
+from core.roundtrip import Recorder, inverse_order_check, roundtrip
 
 
 @contextlib.contextmanager
@@ -55,13 +67,7 @@ def backend_report(name: str) -> dict[str, Any]:
 
 # --- LSTM through time (core/lstm_lab.py) -------------------------------------------------------
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
-from core.config import RunConfig  # noqa: E402
-from core.limits import CACHE_MAX_ENTRIES  # noqa: E402
-from core.lstm_lab import GradcheckConfig, LSTMConfig, gradcheck, seed_check, simulate  # noqa: E402
-from core.lstm_seed import SeedReport  # noqa: E402
 
 LSTM_UNITS_SHOWN = 64  # heatmaps show the first units of h(t); all of them are in the CLI's --units
 
@@ -101,8 +107,6 @@ def lstm_gradcheck(check: GradcheckConfig, backend: str, seed: int) -> dict[str,
 
 
 # --------------------------------------------------------------------------- MDRNN (seed problems 3 and 4)
-# (imports kept in this section so that other topics' sections merge cleanly)
-from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS  # noqa: E402
 
 
 def _mdrnn_backend(run: Any) -> Any:
@@ -114,8 +118,6 @@ def mdrnn_measure(grid: Any, run: Any) -> dict[str, Any]:
     """Both schedules on one grid (``core.mdrnn_bench.measure``): counted cost, models, median
     seconds, the fused-product efficiency and the map of |h|. Refuses grids whose raster run
     would exceed the time budget, before starting."""
-    from core import cost
-    from core.mdrnn_bench import measure
 
     guess = cost.estimate_seconds(grid.Gr, grid.Gc, grid.D, grid.H, grid.B, "raster")
     if guess > TIME_BUDGET_SECONDS / 8:  # a warm-up and a timed run of each schedule must fit
@@ -130,7 +132,6 @@ def mdrnn_measure(grid: Any, run: Any) -> dict[str, Any]:
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def mdrnn_sweep(cfg: Any, run: Any) -> dict[str, Any]:
     """The scaling sweep (``core.mdrnn_bench.sweep``) with a progress bar while it runs."""
-    from core.mdrnn_bench import sweep
 
     with progress_bar("Timing raster and wavefront") as report:
         return sweep(cfg, _mdrnn_backend(run), precision=run.precision, seed=run.seed, progress=report)
@@ -138,15 +139,12 @@ def mdrnn_sweep(cfg: Any, run: Any) -> dict[str, Any]:
 
 def mdrnn_sweep_estimate(cfg: Any) -> float:
     """Rough seconds the sweep will take (each point: a warm-up and ``repeat`` runs of both)."""
-    from core import cost
 
     return sum((cfg.repeat + 1) * sum(cost.estimate_seconds(p["G"], p["G"], p["D"], p["H"], cfg.B, s)
                                       for s in ("raster", "wavefront")) for p in cfg.points())
 
 
 # ------------------------------------------------------------- MDRNN against a conv net (seed problem 5)
-# (imports kept in this section so that other topics' sections merge cleanly)
-import math  # noqa: E402
 
 
 def _log10_or_none(S: np.ndarray) -> list[list[float | None]]:
@@ -159,7 +157,6 @@ def mdrnn_sensitivity(cfg: Any, run: Any) -> dict[str, Any]:
     """Sensitivity maps of every compared model at (i*, j*), decay profiles, the forget-bias
     sweep and the computed summary (``core.context``). Always float64: a float32 map would
     round the farthest sensitivities to zero and blur the exact-zero context."""
-    from core import context
 
     backend = select_backend(run.backend)
     report = context.sensitivity_report(cfg, backend, seed=run.seed)
@@ -173,7 +170,6 @@ def mdrnn_sensitivity(cfg: Any, run: Any) -> dict[str, Any]:
 def mdrnn_warp_test(cfg: Any, run: Any) -> dict[str, Any]:
     """Train the chosen models on 8x8 digits and test them on warped digits
     (``core.grid_train.warp_test``), with a progress bar while it runs."""
-    from core import grid_train
 
     guess = grid_train.estimate_seconds(cfg)
     if guess > TIME_BUDGET_SECONDS:
@@ -190,7 +186,6 @@ def mdrnn_warp_test(cfg: Any, run: Any) -> dict[str, Any]:
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def mdrnn_warp_samples(seed: int, levels: int) -> dict[str, Any]:
     """A few test digits under each warp at each strength, as plain lists for drawing."""
-    from core import grid_train, warp
 
     s = grid_train.sample_warps(seed, n=4, levels=levels)
     return {"images": {k: v.tolist() for k, v in s["images"].items()}, "labels": s["labels"].tolist(),
@@ -199,12 +194,9 @@ def mdrnn_warp_samples(seed: int, levels: int) -> dict[str, Any]:
 
 
 # ---- reversible: momentum SGD through training (seed problems 6 and 7) ---------------------
-# (imports kept with the section, so that sections added by other pages merge cleanly)
-from core.limits import CACHE_MAX_ENTRIES  # noqa: E402
 
 
 def _reversible_objective(cfg: Any, backend: Any, seed: int) -> Any:
-    from core.objectives import make_objective
 
     return make_objective(cfg.objective, backend, D=cfg.D, cond=cfg.cond, l2=cfg.l2, seed=seed)
 
@@ -213,10 +205,7 @@ def _reversible_objective(cfg: Any, backend: Any, seed: int) -> Any:
 def reversible_roundtrip(cfg: Any, run: Any) -> dict[str, Any]:
     """Train ``cfg`` forward and back; a few coordinates of p and theta at every step of both
     passes (NaN where the inverse overflowed), errors, bits and timings."""
-    import numpy as np
 
-    from core.objectives import plot_coordinates
-    from core.roundtrip import Recorder, roundtrip
 
     backend = select_backend(run.backend)
     coords = plot_coordinates(cfg.objective, cfg.D)
@@ -244,7 +233,6 @@ def reversible_roundtrip(cfg: Any, run: Any) -> dict[str, Any]:
 def reversible_errors(cfg: Any, run: Any) -> dict[str, Any]:
     """Reconstruction error against steps undone for float32, float64 and exact (each one a
     cached round trip), and for each float precision the reference eps max|theta| prod beta^-1."""
-    import numpy as np
 
     curves, refs, growth = {}, {}, {}
     for mode in ("float32", "float64", "exact"):
@@ -270,9 +258,7 @@ def reversible_errors(cfg: Any, run: Any) -> dict[str, Any]:
 def reversible_surface(cfg: Any, run: Any, xs: tuple[float, float], ys: tuple[float, float],
                        n: int = 80) -> dict[str, Any]:
     """J on an n x n grid over xs x ys (a 2-D objective), for the contour plot."""
-    import numpy as np
 
-    from core.objectives import loss_surface
 
     obj = _reversible_objective(cfg, select_backend("numpy"), run.seed)
     gx, gy = np.linspace(*xs, n), np.linspace(*ys, n)
@@ -282,7 +268,6 @@ def reversible_surface(cfg: Any, run: Any, xs: tuple[float, float], ys: tuple[fl
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def reversible_phase(cfg: Any, run: Any) -> dict[str, Any]:
     """A polygon of (p, theta) states for D = 1 pushed forward (core.jacobian.phase_polygon)."""
-    from core.jacobian import phase_polygon
 
     return phase_polygon(cfg, select_backend(run.backend))
 
@@ -290,7 +275,6 @@ def reversible_phase(cfg: Any, run: Any) -> dict[str, Any]:
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def reversible_jacobian(cfg: Any, run: Any) -> dict[str, Any]:
     """det of the one-step Jacobian against beta^D and the seed's blocks (core.jacobian)."""
-    from core.jacobian import jacobian_report
 
     return jacobian_report(cfg, select_backend(run.backend), seed=run.seed)
 
@@ -298,7 +282,6 @@ def reversible_jacobian(cfg: Any, run: Any) -> dict[str, Any]:
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def reversible_order(cfg: Any, run: Any) -> dict[str, Any]:
     """One inverse step in the seed's order and in the order that works."""
-    from core.roundtrip import inverse_order_check
 
     return inverse_order_check(cfg, select_backend(run.backend), seed=run.seed)
 
@@ -306,7 +289,6 @@ def reversible_order(cfg: Any, run: Any) -> dict[str, Any]:
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def reversible_hypergrad(cfg: Any, run: Any) -> dict[str, Any]:
     """Hypergradients through the exact reverse pass, with finite-difference checks."""
-    from core.hypergrad import hypergradients
 
     with progress_bar(f"hypergradients through {cfg.steps:,} steps") as report:
         res = hypergradients(cfg, select_backend(run.backend), seed=run.seed, progress=report)

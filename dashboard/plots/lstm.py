@@ -1,0 +1,78 @@
+"""Figures of the LSTM page: gates and states over time, adjoints, the seed's equations."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, styled
+
+LSTM_PANELS = {  # quantity -> (title, colour range); gates in (0, 1), g and h in (-1, 1)
+    "i": ("input gate i(t)", (0.0, 1.0)), "f": ("forget gate f(t)", (0.0, 1.0)),
+    "o": ("output gate o(t)", (0.0, 1.0)), "g": ("candidate g(t)", (-1.0, 1.0)),
+    "c": ("cell c(t), scale below", None), "h": ("hidden h(t)", (-1.0, 1.0)),
+}
+
+
+def lstm_forward_heatmaps(panels: dict[str, list[list[float]]], units: int) -> go.Figure:
+    """Six heatmaps over (step t, unit): the gates, c(t) and h(t) of one sequence. One colour bar
+    for the gates in (0, 1), one for g and h in (-1, 1), and c(t) on its own scale."""
+    names = list(LSTM_PANELS)
+    fig = make_subplots(rows=2, cols=3, subplot_titles=[LSTM_PANELS[k][0] for k in names],
+                        horizontal_spacing=0.09, vertical_spacing=0.14)
+    bars = {"i": dict(x=1.0, y=0.79, len=0.42, title="gates"),  # shared by i, f, o
+            "g": dict(x=1.0, y=0.21, len=0.42, title="g, h"),  # shared by g and h
+            "c": dict(orientation="h", x=0.5, xanchor="center", y=-0.3, len=0.27)}  # under c's panel
+    for n, k in enumerate(names):
+        row, col = n // 3 + 1, n % 3 + 1
+        z = [list(r) for r in zip(*panels[k], strict=True)]  # rows = units, columns = steps
+        rng = LSTM_PANELS[k][1]
+        scale = SEQUENTIAL if rng and rng[0] == 0.0 else DIVERGING
+        fig.add_trace(go.Heatmap(
+            z=z, x=list(range(1, len(panels[k]) + 1)), y=list(range(1, units + 1)), colorscale=scale,
+            zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, zmid=0.0 if not rng else None,
+            showscale=k in bars, colorbar=dict(thickness=10, **bars[k]) if k in bars else None,
+            hovertemplate=f"{k}: %{{z:.3f}}<br>t = %{{x}}, unit %{{y}}<extra></extra>"),
+            row=row, col=col)
+        fig.update_xaxes(title_text="t" if row == 2 else None, row=row, col=col)
+        fig.update_yaxes(title_text="unit" if col == 1 else None, row=row, col=col)
+    fig.update_layout(margin=dict(b=130))
+    return styled(fig, height=580)
+
+
+def lstm_forward_lines(series: dict[str, list[float]]) -> go.Figure:
+    """The gates, c(t) and h(t) of a single unit (H = 1) against the step t."""
+    fig = go.Figure()
+    for n, (k, v) in enumerate(series.items()):
+        fig.add_trace(go.Scatter(x=list(range(1, len(v) + 1)), y=list(v), mode="lines+markers",
+                                 name=LSTM_PANELS[k][0], line=dict(color=PALETTE[n % len(PALETTE)])))
+    fig.update_xaxes(title_text="step t")
+    fig.update_yaxes(title_text="value")
+    return styled(fig, "Forward pass, one unit (H = 1)", height=420)
+
+
+def lstm_adjoint_norms(h_bar: list[float], c_bar: list[float], forget_product: list[float]) -> go.Figure:
+    """|h̄(t)|, |c̄(t)| and the running product of forget gates on a log scale against t."""
+    t = list(range(1, len(h_bar) + 1))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=t, y=list(h_bar), mode="lines+markers", name="|h̄(t)|",
+                             line=dict(color=PALETTE[0])))
+    fig.add_trace(go.Scatter(x=t, y=list(c_bar), mode="lines+markers", name="|c̄(t)|",
+                             line=dict(color=PALETTE[1])))
+    fig.add_trace(go.Scatter(x=t, y=list(forget_product), mode="lines", name="Π f(s), s = t+1…T (mean)",
+                             line=dict(color=PALETTE[2], dash="dash")))
+    fig.update_xaxes(title_text="step t (the backward pass runs from T down to 1)")
+    fig.update_yaxes(type="log", title_text="norm over batch and units", exponentformat="power")
+    fig.update_layout(legend=dict(orientation="h", y=-0.22))
+    return styled(fig, "Backward pass: adjoints per step", height=440)
+
+
+def lstm_seed_values(labels: list[str], seed: list[float], true: list[float]) -> go.Figure:
+    """Each seed equation as written next to its true value (grouped bars)."""
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=labels, y=list(seed), name="seed, as written", marker_color=PALETTE[3]))
+    fig.add_trace(go.Bar(x=labels, y=list(true), name="true (BPTT = finite differences)",
+                         marker_color=PALETTE[0]))
+    fig.update_layout(barmode="group", legend=dict(orientation="h", y=-0.2))
+    fig.update_yaxes(title_text="value at this step")
+    return styled(fig, "The seed's right-hand sides against the true values", height=380)

@@ -1,0 +1,157 @@
+"""Figures of the momentum-SGD page: trajectories, drift, phase area, bits, hypergradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.plots.theme import PALETTE, SEQUENTIAL, animation_controls, styled
+
+
+def _frame_steps(K: int, frames: int) -> list[int]:
+    """Inverse positions k shown by the animation: K (nothing undone) down to 0."""
+    return sorted({round(x) for x in [K * (1 - i / max(frames - 1, 1)) for i in range(frames)]},
+                  reverse=True)
+
+
+def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, surface: dict | None = None,
+                         coords: list[int] | None = None, frames: int = 50, title: str = "") -> go.Figure:
+    """The forward trajectory (solid) and the inverse trajectory (dashed, drawn from step K back
+    to 0 frame by frame). ``fwd``, ``inv``: (K+1, m) coordinates of theta by step k, NaN where
+    the inverse never got back. With ``surface`` (x, y, J) the view is the (θ₁, θ₂) plane over
+    the contours of J; otherwise each coordinate θᵢ is drawn against k."""
+    K = len(k) - 1
+    shown = _frame_steps(K, frames)
+    orange, blue = PALETTE[1], PALETTE[0]
+    fig = go.Figure()
+    if surface is not None:
+        J = np.asarray(surface["J"])
+        fig.add_trace(go.Contour(x=surface["x"], y=surface["y"], z=np.log10(J - J.min() + 1e-4),
+                                 colorscale=SEQUENTIAL, ncontours=24, showscale=False, opacity=0.55,
+                                 contours=dict(showlines=True), hoverinfo="skip", name="log₁₀ J"))
+        fig.add_trace(go.Scatter(x=fwd[:, 0], y=fwd[:, 1], mode="lines", name="forward θ(k)",
+                                 line=dict(color=blue, width=7), opacity=0.45))
+
+        def dynamic(kk: int) -> list[go.Scatter]:
+            part = inv[kk:][::-1]
+            return [go.Scatter(x=part[:, 0], y=part[:, 1], mode="lines", name="inverse θ(k)",
+                               line=dict(color=orange, width=2.5, dash="dash")),
+                    go.Scatter(x=[inv[kk, 0]], y=[inv[kk, 1]], mode="markers", name=f"inverse at k = {kk}",
+                               marker=dict(size=14, color=orange, line=dict(width=2, color="black")),
+                               showlegend=False),
+                    go.Scatter(x=[fwd[kk, 0]], y=[fwd[kk, 1]], mode="markers", name="forward at the same k",
+                               marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=2, color=blue)),
+                               showlegend=False)]
+
+        first_dynamic = 2
+        fig.update_xaxes(title_text="θ₁", range=[float(surface["x"][0]), float(surface["x"][-1])])
+        fig.update_yaxes(title_text="θ₂", range=[float(surface["y"][0]), float(surface["y"][-1])])
+    else:
+        m = fwd.shape[1]
+        names = [f"θ[{c}]" for c in (coords or range(m))]
+        for i in range(m):
+            fig.add_trace(go.Scatter(x=k, y=fwd[:, i], mode="lines", name=f"forward {names[i]}",
+                                     line=dict(color=PALETTE[i % 3 * 2], width=7), opacity=0.4))
+
+        def dynamic(kk: int) -> list[go.Scatter]:
+            out = [go.Scatter(x=k[kk:], y=inv[kk:, i], mode="lines", name=f"inverse {names[i]}",
+                              line=dict(color=PALETTE[i % 3 * 2 + 1], width=2.5, dash="dash"))
+                   for i in range(m)]
+            out.append(go.Scatter(x=[kk] * m, y=inv[kk], mode="markers", showlegend=False,
+                                  marker=dict(size=11, color=orange, line=dict(width=1, color="black")),
+                                  name=f"inverse at k = {kk}"))
+            return out
+
+        first_dynamic = m
+        fig.update_xaxes(title_text="step k", range=[-0.02 * K, 1.02 * K])
+        fig.update_yaxes(title_text="θᵢ(k)")
+    for trace in dynamic(shown[-1]):  # the picture before Play: everything undone
+        fig.add_trace(trace)
+    n_dyn = len(fig.data) - first_dynamic
+    fig.frames = [go.Frame(name=str(kk), data=dynamic(kk),
+                           traces=list(range(first_dynamic, first_dynamic + n_dyn))) for kk in shown]
+    animation_controls(fig, [str(kk) for kk in shown], prefix="undone back to k = ", duration=90,
+                       redraw=False, from_current=False, active=len(shown) - 1)
+    fig = styled(fig, title, height=600)
+    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0), margin=dict(t=110, b=150))
+    return fig
+
+
+def reconstruction_errors(curves: dict[str, tuple[np.ndarray, np.ndarray]],
+                          references: dict[str, tuple[np.ndarray, np.ndarray]], note: str = "",
+                          title: str = "") -> go.Figure:
+    """max |reconstructed − forward| against the number of steps undone, log scale, with the
+    ε β⁻ʲ growth drawn for each precision."""
+    fig = go.Figure()
+    colours = {"float32": PALETTE[3], "float64": PALETTE[0], "exact": PALETTE[2]}
+    for name, (j, err) in curves.items():
+        err = np.where(np.asarray(err) > 0, err, np.nan)
+        fig.add_trace(go.Scatter(x=j, y=err, mode="lines", name=name,
+                                 line=dict(color=colours.get(name, PALETTE[4]), width=2.5)))
+    for name, (j, ref) in references.items():
+        fig.add_trace(go.Scatter(x=j, y=ref, mode="lines", name=f"{name}: ε β⁻ʲ",
+                                 line=dict(color=colours.get(name, PALETTE[4]), width=1.5, dash="dot")))
+    if note:
+        fig.add_annotation(text=note, xref="paper", yref="paper", x=0.01, y=0.02, showarrow=False,
+                           align="left", bgcolor="rgba(255,255,255,0.85)", font=dict(color=PALETTE[2]))
+    fig.update_xaxes(title_text="steps undone j = K − k")
+    fig.update_yaxes(type="log", title_text="reconstruction error", exponentformat="power")
+    return styled(fig, title, height=460)
+
+
+def phase_polygons(p: np.ndarray, theta: np.ndarray, ratio: np.ndarray, beta_pow_k: np.ndarray,
+                   shown: list[int], title: str = "") -> go.Figure:
+    """Left: a polygon of states (p, θ) at a few steps k. Right: its area over A(0) against k,
+    with βᵏ (det = β per step for D = 1)."""
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12,
+                        subplot_titles=("states (p, θ) pushed forward", "area A(k) / A(0)"))
+    for i, k in enumerate(shown):
+        colour = PALETTE[i % len(PALETTE[:6])]
+        fig.add_trace(go.Scatter(x=np.append(p[k], p[k][0]), y=np.append(theta[k], theta[k][0]),
+                                 fill="toself", mode="lines", line=dict(color=colour), opacity=0.6,
+                                 name=f"k = {k}"), row=1, col=1)
+    k = np.arange(len(ratio))
+    fig.add_trace(go.Scatter(x=k, y=ratio, mode="markers", name="measured area ratio",
+                             marker=dict(color=PALETTE[0], size=7)), row=1, col=2)
+    fig.add_trace(go.Scatter(x=k, y=beta_pow_k, mode="lines", name="βᵏ", line=dict(color=PALETTE[3])),
+                  row=1, col=2)
+    fig.update_xaxes(title_text="p", row=1, col=1)
+    fig.update_yaxes(title_text="θ", row=1, col=1)
+    fig.update_xaxes(title_text="step k", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    return styled(fig, title, height=440)
+
+
+def buffer_bits(k: np.ndarray, stored: np.ndarray, information: np.ndarray, bound: np.ndarray, D: int,
+                title: str = "") -> go.Figure:
+    """The information buffer: memory used and information held against the bound, per step."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=k, y=bound, mode="lines", name="bound Σ D log₂(1/β)",
+                             line=dict(color=PALETTE[3], width=3)))
+    fig.add_trace(go.Scatter(x=k, y=bound + 64 * D, mode="lines", name="bound + 64 D",
+                             line=dict(color=PALETTE[3], dash="dot")))
+    fig.add_trace(go.Scatter(x=k, y=information, mode="lines", name="information held",
+                             line=dict(color=PALETTE[2], width=2, dash="dash")))
+    fig.add_trace(go.Scatter(x=k, y=stored, mode="lines", name="bits stored (words + heads)",
+                             line=dict(color=PALETTE[0], width=2, shape="hv")))
+    fig.update_xaxes(title_text="step k")
+    fig.update_yaxes(title_text="bits")
+    return styled(fig, title, height=420)
+
+
+def hypergradient_plot(alpha_bar: np.ndarray, beta_bar: np.ndarray, fd_steps: np.ndarray,
+                       fd_alpha: np.ndarray, fd_beta: np.ndarray, title: str = "") -> go.Figure:
+    """d(validation loss)/dα(k) and d/dβ(k) across k (reverse mode), with finite differences."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    k = np.arange(len(alpha_bar))
+    for row, (bar, fd, sym) in enumerate([(alpha_bar, fd_alpha, "α"), (beta_bar, fd_beta, "β")], start=1):
+        fig.add_trace(go.Scatter(x=k, y=bar, mode="lines", name=f"∂L/∂{sym}(k), reverse mode",
+                                 line=dict(color=PALETTE[0] if row == 1 else PALETTE[2], width=2)),
+                      row=row, col=1)
+        fig.add_trace(go.Scatter(x=fd_steps, y=fd, mode="markers", name=f"∂L/∂{sym}(k), finite differences",
+                                 marker=dict(color=PALETTE[3], size=9, symbol="circle-open",
+                                             line=dict(width=2))), row=row, col=1)
+        fig.update_yaxes(title_text=f"∂L_val/∂{sym}(k)", row=row, col=1, exponentformat="power")
+    fig.update_xaxes(title_text="step k", row=2, col=1)
+    return styled(fig, title, height=520)
