@@ -132,6 +132,14 @@ def config_controls(cls: type[C], prefix: str, *, lecture: bool = False,
         return cls(**values)
 
 
+def tabs(labels: Sequence[str], key: str) -> Sequence[Any]:
+    """Tabs whose choice is kept in the link (``?{key}=<label>``); only the open tab is drawn.
+
+    Use each as ``with tab: if tab.open: ...`` so a page computes and sends only what is seen."""
+    st.session_state.setdefault("_tabs", {})[key] = tuple(labels)  # read by the property tests
+    return st.tabs(list(labels), key=key, bind="query-params")
+
+
 def sidebar() -> Shared:
     """The shared sidebar: backend (and the device it runs on), precision, seed, lecture mode."""
     from dashboard import compute

@@ -81,3 +81,22 @@ def test_two_sessions_keep_their_own_settings(browser, server_url):
     finally:
         a_ctx.close()
         b_ctx.close()
+
+
+def test_a_tab_opens_on_click_and_is_kept_in_the_link(browser, server_url):
+    """Only the open tab is drawn; clicking another draws it and puts it in the address bar."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(harness.page_url(server_url, "lstm", False))
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=90_000)
+        page.get_by_role("tab", name="Backward pass").click()
+        page.wait_for_function("() => new URLSearchParams(location.search).get('lstm_tab') === 'Backward pass'",
+                               timeout=30_000)
+        page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+        assert page.get_by_text("|h̄(1)| / |h̄(T)|").count() >= 1
+        page.reload()
+        page.wait_for_selector('[data-testid="stMetric"]', timeout=60_000)
+        assert page.get_by_role("tab", name="Backward pass").get_attribute("aria-selected") == "true"
+    finally:
+        context.close()

@@ -13,8 +13,12 @@ from tests.test_app import open_app
 PAGE = "dashboard/pages/lstm.py"
 
 
-def open_page(query: dict[str, str] | None = None):
-    at = open_app(query)
+SEED_TAB = "The seed's equations (1)-(9)"
+
+
+def open_page(query: dict[str, str] | None = None, tab: str | None = None):
+    """The page with a link's settings; ``tab`` opens that tab (only the open tab is drawn)."""
+    at = open_app({**(query or {}), **({"lstm_tab": tab} if tab else {})})
     at.switch_page(PAGE).run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -33,19 +37,21 @@ def test_default_view():
     assert not at.error and not at.warning
     assert at.title[0].value == "LSTM through time"
     assert ":green-badge[" in text(at) and "max rel. error" in text(at)
-    kinds = [f["data"][0]["type"] for f in figures(at)]
-    assert kinds[:2] == ["heatmap", "scatter"] and len(kinds) == 3  # forward, backward, seed bars
-    codes = [c.value for c in at.code]
-    assert any(c.startswith("python -m core lstm run") for c in codes)
-    assert any(c.startswith("python -m core lstm seed") for c in codes)
-    assert any(c.startswith("python -m core lstm gradcheck") for c in codes)
+    assert [f["data"][0]["type"] for f in figures(at)] == ["heatmap"]  # only the open tab is drawn
+    assert any(c.value.startswith("python -m core lstm run") for c in at.code)
+    for tab, kind, command in (("Backward pass", "scatter", "lstm run"), (SEED_TAB, "bar", "lstm seed"),
+                               ("Gradient check", None, "lstm gradcheck")):
+        at = open_page(tab=tab)
+        assert [f["data"][0]["type"] for f in figures(at)] == ([kind] if kind else [])
+        assert any(c.value.startswith(f"python -m core {command}") for c in at.code), tab
 
 
 def test_the_page_shows_the_numbers_of_the_core():
-    at = open_page({"lstm_T": "12", "lstm_H": "3", "lstm_loss": "last", "seed": "5"})
+    link = {"lstm_T": "12", "lstm_H": "3", "lstm_loss": "last", "seed": "5"}
     out = simulate(LSTMConfig(T=12, H=3, loss="last"), select_backend("numpy"), "float64", 5)
-    assert f"Loss L = {out['loss']:.6g}" in text(at)
-    backward = figures(at)[1]
+    assert f"Loss L = {out['loss']:.6g}" in text(open_page(link))
+    at = open_page(link, tab="Backward pass")
+    backward = figures(at)[0]
     assert backward["data"][0]["y"] == pytest.approx(list(out["h_bar_norm"]), rel=1e-12)
     assert backward["layout"]["yaxis"]["type"] == "log"
     run = next(c.value for c in at.code if c.value.startswith("python -m core lstm run"))
@@ -59,7 +65,7 @@ def test_a_single_unit_is_drawn_as_lines():
 
 
 def test_the_seeds_equations_are_marked():
-    at = open_page({"lstm_step": "3", "lstm_weight_scale": "3"})
+    at = open_page({"lstm_step": "3", "lstm_weight_scale": "3"}, tab=SEED_TAB)
     body = text(at)
     assert body.count(":green-badge[") >= 8  # the gradient check and seven right equations
     assert body.count(":orange-badge[") == 1 and body.count(":red-badge[") == 1  # eq (1), eq (7)
@@ -70,7 +76,7 @@ def test_the_seeds_equations_are_marked():
 
 
 def test_lowering_T_below_the_step_keeps_the_page_working():
-    at = open_page({"lstm_step": "9"})
+    at = open_page({"lstm_step": "9"}, tab=SEED_TAB)
     at.slider(key="lstm_T").set_value(5).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.slider(key="lstm_step").value <= 5
@@ -93,7 +99,7 @@ def test_an_exploding_setting_warns_what_to_change():
 
 
 def test_rerunning_the_gradient_check_draws_new_entries():
-    at = open_page()
+    at = open_page(tab="Gradient check")
     before = next(c.value for c in at.code if "lstm gradcheck" in c.value)
     at.button(key="lstm_rerun_check").click().run()
     assert not at.exception

@@ -11,8 +11,9 @@ from tests.test_app import open_app
 PAGE = "dashboard/pages/mdrnn.py"
 
 
-def open_page(query: dict[str, str] | None = None):
-    at = open_app(query)
+def open_page(query: dict[str, str] | None = None, tab: str | None = None):
+    """The page with a link's settings; ``tab`` opens that tab (only the open tab is drawn)."""
+    at = open_app({**(query or {}), **({"mdrnn_tab": tab} if tab else {})})
     return at.switch_page(PAGE).run()
 
 
@@ -25,6 +26,8 @@ def test_default_view_counts_match_the_models():
     assert not at.exception and not at.error
     m = metrics(at)
     assert m["Raster steps"] == "256" and m["Wavefront steps"] == "31"
+    at = open_page(tab="Cost against the models")
+    m = metrics(at)
     assert m["Counted in the arrays (W_in, W_W, W_N)"] == m["DH + 2H² (eq (10))"] == "2,144"
     assert any("Which model is right" in md.value for md in at.markdown)
 
@@ -57,13 +60,13 @@ def test_a_grid_too_slow_for_a_page_is_refused_with_the_command():
 
 
 def test_a_long_sweep_waits_for_a_click():
-    at = open_page({"mdrnn_Gr": "4", "mdrnn_Gc": "4", "mdrnn_sweep_G_max": "256"})
+    at = open_page({"mdrnn_Gr": "4", "mdrnn_Gc": "4", "mdrnn_sweep_G_max": "256"}, tab="Scaling")
     assert not at.exception and not at.error
     assert any(b.label.startswith("Run this sweep") for b in at.button)
 
 
 def test_page_numbers_match_the_cli(capsys):
-    at = open_page({"mdrnn_Gr": "7", "mdrnn_Gc": "7", "mdrnn_H": "5"})
+    at = open_page({"mdrnn_Gr": "7", "mdrnn_Gc": "7", "mdrnn_H": "5"}, tab="Cost against the models")
     main(["mdrnn", "cost", "--G", "7", "--H", "5", "--json", "--quiet", "--repeat", "1"])
     cli = json.loads(capsys.readouterr().out)
     table = at.dataframe[0].value

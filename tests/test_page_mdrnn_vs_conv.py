@@ -10,9 +10,10 @@ PAGE = "dashboard/pages/mdrnn_vs_conv.py"
 TINY = {"mvcw_epochs": "2", "mvcw_n_train": "200", "mvcw_levels": "2"}
 
 
-def open_page(query: dict[str, str] | None = None) -> AppTest:
+def open_page(query: dict[str, str] | None = None, tab: str | None = None) -> AppTest:
+    """The page with a link's settings; ``tab`` opens that tab (only the open tab is drawn)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params = dict(query or {})
+    at.query_params = {**(query or {}), **({"compare_tab": tab} if tab else {})}
     at.run()
     return at.switch_page(PAGE).run()
 
@@ -26,8 +27,12 @@ def test_default_view_shows_context_and_decay():
     assert not at.exception and not at.error
     text = _text(at)
     assert "quadrant above-left" in text and "exactly zero elsewhere" in text
-    assert "tanh MDRNN ×" in text
-    assert len(at.get("plotly_chart")) >= 4  # maps, decay, forget bias, warped digits
+    assert len(at.get("plotly_chart")) == 1  # the maps: only the open tab is drawn
+    at = open_page(tab="Vanishing gradients")
+    assert "tanh MDRNN ×" in _text(at)
+    assert len(at.get("plotly_chart")) == 2  # decay, forget bias
+    at = open_page(tab="Warping test")
+    assert len(at.get("plotly_chart")) == 1  # warped digits, before any training
     assert any("Press *Train and test*" in i.value for i in at.info)
 
 
@@ -42,7 +47,7 @@ def test_link_sets_the_view_and_bad_cell_is_a_message():
 
 
 def test_warping_test_runs_on_the_button_and_says_what_it_found():
-    at = open_page(TINY)
+    at = open_page(TINY, tab="Warping test")
     at.button(key="mvcw_go").click().run()
     assert not at.exception and not at.error
     text = _text(at)
@@ -52,7 +57,7 @@ def test_warping_test_runs_on_the_button_and_says_what_it_found():
 
 
 def test_oversized_training_is_refused_before_it_starts():
-    at = open_page({"mvcw_epochs": "60", "mvcw_n_train": "1297"})
+    at = open_page({"mvcw_epochs": "60", "mvcw_n_train": "1297"}, tab="Warping test")
     at.button(key="mvcw_go").click().run()
     assert not at.exception
     assert any("over the page's budget" in e.value for e in at.error)

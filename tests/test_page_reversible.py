@@ -10,9 +10,10 @@ from tests.harness import ROOT
 PAGE = "dashboard/pages/reversible.py"
 
 
-def open_page(query: dict[str, str] | None = None) -> AppTest:
+def open_page(query: dict[str, str] | None = None, tab: str | None = None) -> AppTest:
+    """The page with a link's settings; ``tab`` opens that tab (only the open tab is drawn)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params = dict(query or {})
+    at.query_params = {**(query or {}), **({"reversible_tab": tab} if tab else {})}
     at.run()
     return at.switch_page(PAGE).run()
 
@@ -27,11 +28,15 @@ def test_default_view_is_exact_and_comes_back_bit_for_bit():
     m = metrics(at)
     assert m["max error back"] == "0"
     assert m["bit for bit"] == "yes"
-    assert m["det ∂s(k+1)/∂s(k) for D = 1"] == "0.9"
-    assert float(m["max relative error vs finite differences"]) < 1e-5
-    codes = " ".join(c.value for c in at.code)
-    assert "python -m core reversible run" in codes and "reversible jacobian" in codes
-    assert "reversible hypergrad" in codes and "reversible phase" in codes
+    assert "python -m core reversible run" in " ".join(c.value for c in at.code)
+    at = open_page(tab="Phase space")
+    assert metrics(at)["det ∂s(k+1)/∂s(k) for D = 1"] == "0.9"
+    assert "reversible phase" in " ".join(c.value for c in at.code)
+    at = open_page(tab="Hypergradients")
+    assert float(metrics(at)["max relative error vs finite differences"]) < 1e-5
+    assert "reversible hypergrad" in " ".join(c.value for c in at.code)
+    at = open_page(tab="Seed eqs (13)-(30)")
+    assert "reversible jacobian" in " ".join(c.value for c in at.code)
 
 
 def test_float_from_the_link_drifts_and_says_so():

@@ -27,11 +27,12 @@ SETTINGS = settings(max_examples=8, deadline=None, derandomize=True, database=No
 
 
 @functools.cache
-def page_controls(script: str) -> dict[str, type]:
-    """{prefix: config class} of the controls a page renders (it registers them when run)."""
+def page_controls(script: str) -> tuple[dict[str, type], dict[str, tuple[str, ...]]]:
+    """({prefix: config class}, {tab key: labels}) of what a page renders (it registers them)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     at.switch_page(script).run()
-    return dict(at.session_state["_controls"])
+    tabs = at.session_state["_tabs"] if "_tabs" in at.session_state else {}
+    return dict(at.session_state["_controls"]), dict(tabs)
 
 
 def field_values(cls: type, name: str, inside: bool) -> st.SearchStrategy[str]:
@@ -67,15 +68,17 @@ def link_for(draw, controls: dict[str, type], inside: bool) -> dict[str, str]:
 @SETTINGS
 @given(data=st.data())
 def test_every_link_renders_or_explains(spec, data):
-    controls = page_controls(spec.script)
+    controls, tabs = page_controls(spec.script)
     query = link_for(data.draw, controls, inside=data.draw(st.booleans()))
+    for key, labels in tabs.items():
+        query[key] = data.draw(st.sampled_from(labels))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params = query
     at.run()
     at.switch_page(spec.script).run()
     assert not at.exception, (query, [e.value for e in at.exception])
-    charts = at.get("plotly_chart")
-    assert charts or at.error, f"neither a chart nor a message for {query}"
+    shown = at.get("plotly_chart") or at.error or at.info or at.get("dataframe") or at.metric
+    assert shown, f"neither a result nor a message for {query}"
 
 
 def leaf_commands() -> list[tuple[list[str], argparse.ArgumentParser]]:

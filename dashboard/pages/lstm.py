@@ -56,111 +56,115 @@ with main:
         st.rerun()
     if result["warning"]:
         st.warning(result["warning"], icon=":material/warning:")
-    tab_fwd, tab_bwd, tab_seed, tab_check = st.tabs(
-        ["Forward pass", "Backward pass", "The seed's equations (1)-(9)", "Gradient check"])
+    tab_fwd, tab_bwd, tab_seed, tab_check = widgets.tabs(
+        ["Forward pass", "Backward pass", "The seed's equations (1)-(9)", "Gradient check"], key="lstm_tab")
 
 # --------------------------------------------------------------------------- forward
 with tab_fwd:
-    units = result["units_shown"]
-    panels = {**result["gates"], "c": result["c"], "h": result["h"]}
-    if cfg.H == 1:
-        fig = plots.lstm_forward_lines({k: v[:, 0] for k, v in panels.items()})
-    else:
-        fig = plots.lstm_forward_heatmaps(panels, units)
-    widgets.chart(fig, result["forward_frame"], "lstm_forward")
-    where = "every step" if cfg.loss == "sequence" else "the last step"
-    st.caption(f"Sequence 1 of {cfg.B}" + (f"; units 1 to {units} of {cfg.H}" if units < cfg.H else "")
-               + f". Loss L = {result['loss']:.6g} (squared error at {where}).")
-    st.markdown(
-        "The gates are in (0, 1): $f^{(t)}$ near 1 keeps the cell, near 0 forgets it. The forget-gate "
-        "bias $b_f$ sets where $f$ rests, $\\sigma(b_f)$; a large weight scale saturates the gates "
-        "(values pinned at 0 or 1).")
-    widgets.reproduce([*run_args, "--units"], "--units prints the gates, c(t) and h(t) per step and unit "
-                      "of sequence 1 (the heatmaps' values); --json for machine-readable output.")
+    if tab_fwd.open:
+        units = result["units_shown"]
+        panels = {**result["gates"], "c": result["c"], "h": result["h"]}
+        if cfg.H == 1:
+            fig = plots.lstm_forward_lines({k: v[:, 0] for k, v in panels.items()})
+        else:
+            fig = plots.lstm_forward_heatmaps(panels, units)
+        widgets.chart(fig, result["forward_frame"], "lstm_forward")
+        where = "every step" if cfg.loss == "sequence" else "the last step"
+        st.caption(f"Sequence 1 of {cfg.B}" + (f"; units 1 to {units} of {cfg.H}" if units < cfg.H else "")
+                   + f". Loss L = {result['loss']:.6g} (squared error at {where}).")
+        st.markdown(
+            "The gates are in (0, 1): $f^{(t)}$ near 1 keeps the cell, near 0 forgets it. The forget-gate "
+            "bias $b_f$ sets where $f$ rests, $\\sigma(b_f)$; a large weight scale saturates the gates "
+            "(values pinned at 0 or 1).")
+        widgets.reproduce([*run_args, "--units"], "--units prints the gates, c(t) and h(t) per step and unit "
+                          "of sequence 1 (the heatmaps' values); --json for machine-readable output.")
 
 # --------------------------------------------------------------------------- backward
 with tab_bwd:
-    hb, cb, fp = result["h_bar_norm"], result["c_bar_norm"], result["forget_product"]
-    m1, m2, m3 = st.columns(3)
-    m1.metric("|h̄(1)| / |h̄(T)|", f"{result['h_bar_ratio']:.2e}",
-              help="how much of the adjoint at the last step reaches the first one")
-    m2.metric("Π f(s) over s = 2…T", f"{fp[0]:.2e}", help="the cell path c(T) → c(1) scales c̄ by this")
-    m3.metric("‖∂L/∂W_h‖", f"{result['grad_norms']['W_h']:.3g}")
-    widgets.chart(plots.lstm_adjoint_norms(hb, cb, fp),
-                  {"t": list(range(1, cfg.T + 1)), "h_bar_norm": hb, "c_bar_norm": cb, "forget_product": fp},
-                  "lstm_adjoints")
-    st.markdown(
-        "Read it from the right: the backward pass starts at $t = T$. Along the cell, eq (2) multiplies "
-        "$\\overline{c}$ by $f^{(t+1)}$ at every step, so with the last-step loss $|\\overline{c^{(t)}}|$ "
-        "follows the running product of forget gates (dashed): **vanishing** when $\\sigma(b_f)$ is "
-        "small, kept alive when $b_f$ is large. Through $h$ the adjoint is multiplied by $W_h$ and the "
-        "gates' slopes each step: a large weight scale makes it **explode** (until the gates saturate); "
-        "try weight scale 20 with T = 200 in float32 to overflow.")
-    widgets.reproduce(run_args, "Prints the loss and |h̄(t)|, |c̄(t)|, Π f per step; --json for "
-                      "machine-readable output.")
+    if tab_bwd.open:
+        hb, cb, fp = result["h_bar_norm"], result["c_bar_norm"], result["forget_product"]
+        m1, m2, m3 = st.columns(3)
+        m1.metric("|h̄(1)| / |h̄(T)|", f"{result['h_bar_ratio']:.2e}",
+                  help="how much of the adjoint at the last step reaches the first one")
+        m2.metric("Π f(s) over s = 2…T", f"{fp[0]:.2e}", help="the cell path c(T) → c(1) scales c̄ by this")
+        m3.metric("‖∂L/∂W_h‖", f"{result['grad_norms']['W_h']:.3g}")
+        widgets.chart(plots.lstm_adjoint_norms(hb, cb, fp),
+                      {"t": list(range(1, cfg.T + 1)), "h_bar_norm": hb, "c_bar_norm": cb, "forget_product": fp},
+                      "lstm_adjoints")
+        st.markdown(
+            "Read it from the right: the backward pass starts at $t = T$. Along the cell, eq (2) multiplies "
+            "$\\overline{c}$ by $f^{(t+1)}$ at every step, so with the last-step loss $|\\overline{c^{(t)}}|$ "
+            "follows the running product of forget gates (dashed): **vanishing** when $\\sigma(b_f)$ is "
+            "small, kept alive when $b_f$ is large. Through $h$ the adjoint is multiplied by $W_h$ and the "
+            "gates' slopes each step: a large weight scale makes it **explode** (until the gates saturate); "
+            "try weight scale 20 with T = 200 in float32 to overflow.")
+        widgets.reproduce(run_args, "Prints the loss and |h̄(t)|, |c̄(t)|, Π f per step; --json for "
+                          "machine-readable output.")
 
 # --------------------------------------------------------------------------- seed equations
 with tab_seed:
-    if st.session_state.get("lstm_step", 1) > cfg.T:
-        st.session_state["lstm_step"] = cfg.T
-    t = 1 if cfg.T == 1 else st.slider(
-        "Step t", 1, cfg.T, 2, key="lstm_step", bind="query-params",
-        help="the step at which eqs (1)-(8) are evaluated (eq (9) sums over all steps)")
-    with widgets.stop_on_error():
-        rep = compute.lstm_seed(cfg, t, run.seed)
-    st.markdown(
-        f"The seed's own setting: one unit, scalar weights $w_{{ix}}, w_{{ih}}, \\dots$ (B = D = H = 1, "
-        f"float64), with this page's T = {cfg.T}, weight scale, forget bias and loss. Each equation is "
-        "evaluated **exactly as the seed writes it** with the true values on its right-hand side, next to "
-        "the hand BPTT and to finite differences of an independent scalar forward pass.")
-    labels = [f"({e.number})" for e in rep.equations]
-    widgets.chart(plots.lstm_seed_values(labels, [e.seed_value for e in rep.equations],
-                                         [e.true_value for e in rep.equations]),
-                  pd.DataFrame([{"equation": e.number, "verdict": e.verdict, "seed_as_written": e.seed_value,
-                                 "true_bptt": e.true_value, "finite_differences": e.fd_value}
-                                for e in rep.equations]), "lstm_seed_equations")
-    for e in rep.equations:
-        label, color, icon = VERDICT_BADGE[e.verdict]
-        with st.container(border=True):
-            head, tag = st.columns([3, 2])
-            head.markdown(f"**Eq ({e.number})** as the seed writes it")
-            tag.badge(label, color=color, icon=icon)
-            st.latex(e.seed_tex)
-            st.latex(e.filled_tex)
-            st.markdown(f"As written **{e.seed_value:.6g}** · hand BPTT **{e.true_value:.6g}** · finite "
-                        f"differences **{e.fd_value:.6g}**"
-                        + (" · agrees at this step" if e.agrees_here else " · differs at this step"))
-            for issue in e.issues:
-                st.markdown(f"- {issue}")
-            if e.corrections and not e.agrees_here:
-                st.dataframe(pd.DataFrame([{"correction, in order": what, "changes the value by": d}
-                                           for what, d in e.corrections]),
-                             hide_index=True, width="stretch")
-            if e.verdict != "right":
-                st.markdown("Corrected:")
-                st.latex(e.corrected_tex)
-    st.subheader("The seed's recursion run end to end")
-    st.dataframe(pd.DataFrame([{"eqs (1)-(6) then (9)": what, "w̄_ix": v} for what, v in rep.w_ix_chained]
-                              + [{"eqs (1)-(6) then (9)": "hand BPTT", "w̄_ix": rep.equation(9).true_value}]),
-                 hide_index=True, width="stretch")
-    st.caption("As written, eq (1) never adds ∂L/∂h(t), so no loss ever enters the recursion and every "
-               "adjoint, w̄_ix included, is exactly 0.")
-    widgets.reproduce(["lstm", "seed", *to_cli_args(cfg, skip=("B", "D", "H")), "--step", str(t),
-                       "--seed", str(run.seed)], "Prints every equation: as written, BPTT, finite "
-                      "differences, the corrections. Add --json for machine-readable output.")
+    if tab_seed.open:
+        if st.session_state.get("lstm_step", 1) > cfg.T:
+            st.session_state["lstm_step"] = cfg.T
+        t = 1 if cfg.T == 1 else st.slider(
+            "Step t", 1, cfg.T, 2, key="lstm_step", bind="query-params",
+            help="the step at which eqs (1)-(8) are evaluated (eq (9) sums over all steps)")
+        with widgets.stop_on_error():
+            rep = compute.lstm_seed(cfg, t, run.seed)
+        st.markdown(
+            f"The seed's own setting: one unit, scalar weights $w_{{ix}}, w_{{ih}}, \\dots$ (B = D = H = 1, "
+            f"float64), with this page's T = {cfg.T}, weight scale, forget bias and loss. Each equation is "
+            "evaluated **exactly as the seed writes it** with the true values on its right-hand side, next to "
+            "the hand BPTT and to finite differences of an independent scalar forward pass.")
+        labels = [f"({e.number})" for e in rep.equations]
+        widgets.chart(plots.lstm_seed_values(labels, [e.seed_value for e in rep.equations],
+                                             [e.true_value for e in rep.equations]),
+                      pd.DataFrame([{"equation": e.number, "verdict": e.verdict, "seed_as_written": e.seed_value,
+                                     "true_bptt": e.true_value, "finite_differences": e.fd_value}
+                                    for e in rep.equations]), "lstm_seed_equations")
+        for e in rep.equations:
+            label, color, icon = VERDICT_BADGE[e.verdict]
+            with st.container(border=True):
+                head, tag = st.columns([3, 2])
+                head.markdown(f"**Eq ({e.number})** as the seed writes it")
+                tag.badge(label, color=color, icon=icon)
+                st.latex(e.seed_tex)
+                st.latex(e.filled_tex)
+                st.markdown(f"As written **{e.seed_value:.6g}** · hand BPTT **{e.true_value:.6g}** · finite "
+                            f"differences **{e.fd_value:.6g}**"
+                            + (" · agrees at this step" if e.agrees_here else " · differs at this step"))
+                for issue in e.issues:
+                    st.markdown(f"- {issue}")
+                if e.corrections and not e.agrees_here:
+                    st.dataframe(pd.DataFrame([{"correction, in order": what, "changes the value by": d}
+                                               for what, d in e.corrections]),
+                                 hide_index=True, width="stretch")
+                if e.verdict != "right":
+                    st.markdown("Corrected:")
+                    st.latex(e.corrected_tex)
+        st.subheader("The seed's recursion run end to end")
+        st.dataframe(pd.DataFrame([{"eqs (1)-(6) then (9)": what, "w̄_ix": v} for what, v in rep.w_ix_chained]
+                                  + [{"eqs (1)-(6) then (9)": "hand BPTT", "w̄_ix": rep.equation(9).true_value}]),
+                     hide_index=True, width="stretch")
+        st.caption("As written, eq (1) never adds ∂L/∂h(t), so no loss ever enters the recursion and every "
+                   "adjoint, w̄_ix included, is exactly 0.")
+        widgets.reproduce(["lstm", "seed", *to_cli_args(cfg, skip=("B", "D", "H")), "--step", str(t),
+                           "--seed", str(run.seed)], "Prints every equation: as written, BPTT, finite "
+                          "differences, the corrections. Add --json for machine-readable output.")
 
 # --------------------------------------------------------------------------- gradient check
 with tab_check:
-    rows = [{"array": k, "entries checked": v["checked"], "max relative error": v["max_rel_error"]}
-            for k, v in check["per_array"].items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"max relative error": st.column_config.NumberColumn(format="%.2e")})
-    d = check["direction_check"]
-    st.markdown(
-        f"Central finite differences in float64 (five-point stencil, step {check['step']:g}) on "
-        f"{check['checked']} random entries of W_x, W_h, b, x, h(0) and c(0), at T = {check_cfg.T}, "
-        f"B = {check_cfg.B}, D = {check_cfg.D}, H = {check_cfg.H}: relative error "
-        f"|a − n| / max(|a|, |n|), with 10⁻⁷ the usual bar. In a random direction t with a random "
-        f"cotangent c on h(1…T): ⟨t, Jᵀc⟩ = {d['t_JTc']:.12g} (hand BPTT) against ⟨J t, c⟩ = "
-        f"{d['Jt_c']:.12g} (forward-mode tangents), relative difference {d['rel_error']:.1e}.")
-    widgets.reproduce(check_args, "Add --entries 0 to check every entry, --json for machine-readable output.")
+    if tab_check.open:
+        rows = [{"array": k, "entries checked": v["checked"], "max relative error": v["max_rel_error"]}
+                for k, v in check["per_array"].items()]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                     column_config={"max relative error": st.column_config.NumberColumn(format="%.2e")})
+        d = check["direction_check"]
+        st.markdown(
+            f"Central finite differences in float64 (five-point stencil, step {check['step']:g}) on "
+            f"{check['checked']} random entries of W_x, W_h, b, x, h(0) and c(0), at T = {check_cfg.T}, "
+            f"B = {check_cfg.B}, D = {check_cfg.D}, H = {check_cfg.H}: relative error "
+            f"|a − n| / max(|a|, |n|), with 10⁻⁷ the usual bar. In a random direction t with a random "
+            f"cotangent c on h(1…T): ⟨t, Jᵀc⟩ = {d['t_JTc']:.12g} (hand BPTT) against ⟨J t, c⟩ = "
+            f"{d['Jt_c']:.12g} (forward-mode tangents), relative difference {d['rel_error']:.1e}.")
+        widgets.reproduce(check_args, "Add --entries 0 to check every entry, --json for machine-readable output.")

@@ -53,123 +53,127 @@ i, j = cfg.i_star, cfg.j_star
 sens_args = ["mdrnn", "sensitivity", *to_cli_args(cfg), "--backend", run.backend, "--seed", str(run.seed)]
 
 with main:
-    tab_ctx, tab_vanish, tab_cost, tab_warp = st.tabs(
-        ["Context", "Vanishing gradients", "Cost", "Warping test"])
+    tab_ctx, tab_vanish, tab_cost, tab_warp = widgets.tabs(
+        ["Context", "Vanishing gradients", "Cost", "Warping test"], key="compare_tab")
 
 # --------------------------------------------------------------------------- context
 with tab_ctx:
-    st.latex(r"S(i, j) = \left\| \frac{\partial h^{(i^*, j^*)}}{\partial x^{(i, j)}} \right\|_F")
-    st.markdown("One backward sweep per output unit (run as one batch) gives a row of this Jacobian; no "
-                "finite differences. Grey cells are **exactly zero**: the output cannot see that input.")
-    frame = pd.DataFrame([{"model": models[k]["label"], "i": r, "j": c, "S": models[k]["map"][r, c]}
-                          for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
-    fig = plots.sensitivity_maps([models[k]["log_map"] for k in ORDER], [SHORT[k] for k in ORDER], i, j)
-    widgets.chart(fig, frame, "mdrnn_vs_conv_sensitivity")
-    st.markdown("\n".join(f"- {line}" for line in summary[:2]))
-    st.dataframe(pd.DataFrame([{"model": models[k]["label"], "cells seen (S > 0)": models[k]["seen_cells"],
-                                "cells in its context": models[k]["context_cells"],
-                                "exactly its context": models[k]["matches_context"]} for k in ORDER]),
-                 hide_index=True, width="stretch")
-    widgets.reproduce(sens_args)
+    if tab_ctx.open:
+        st.latex(r"S(i, j) = \left\| \frac{\partial h^{(i^*, j^*)}}{\partial x^{(i, j)}} \right\|_F")
+        st.markdown("One backward sweep per output unit (run as one batch) gives a row of this Jacobian; no "
+                    "finite differences. Grey cells are **exactly zero**: the output cannot see that input.")
+        frame = pd.DataFrame([{"model": models[k]["label"], "i": r, "j": c, "S": models[k]["map"][r, c]}
+                              for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
+        fig = plots.sensitivity_maps([models[k]["log_map"] for k in ORDER], [SHORT[k] for k in ORDER], i, j)
+        widgets.chart(fig, frame, "mdrnn_vs_conv_sensitivity")
+        st.markdown("\n".join(f"- {line}" for line in summary[:2]))
+        st.dataframe(pd.DataFrame([{"model": models[k]["label"], "cells seen (S > 0)": models[k]["seen_cells"],
+                                    "cells in its context": models[k]["context_cells"],
+                                    "exactly its context": models[k]["matches_context"]} for k in ORDER]),
+                     hide_index=True, width="stretch")
+        widgets.reproduce(sens_args)
 
 # --------------------------------------------------------------------------- vanishing gradients
 with tab_vanish:
-    decay = report["decay"]
-    profiles = {decay[k]["label"]: (decay[k]["distance"].tolist(), decay[k]["profile"].tolist())
-                for k in ("tanh", "graves", "stable")}
-    widgets.chart(plots.decay_plot(profiles),
-                  {"distance": decay["tanh"]["distance"].tolist(),
-                   **{label: prof for label, (_, prof) in profiles.items()}}, "mdrnn_vs_conv_decay")
-    st.markdown("\n".join(f"- {line}" for line in summary[2:]))
-    sweep = sens["sweep"]
-    widgets.chart(plots.forget_bias_plot(sweep["forget_bias"],
-                                         {"MDLSTM graves": sweep["graves"], "MDLSTM stable": sweep["stable"]},
-                                         sweep["tanh"]),
-                  {"forget_bias": sweep["forget_bias"], "graves": sweep["graves"], "stable": sweep["stable"],
-                   "tanh": [sweep["tanh"]] * len(sweep["forget_bias"])}, "mdrnn_vs_conv_forget_bias")
-    st.caption("Factor per step: exp of the least-squares slope of log S against distance, over the "
-               "distances where S > 0. Below 1 the sensitivity vanishes with distance, above 1 it grows. "
-               "Weights are at their initial values: this is the starting point of training.")
+    if tab_vanish.open:
+        decay = report["decay"]
+        profiles = {decay[k]["label"]: (decay[k]["distance"].tolist(), decay[k]["profile"].tolist())
+                    for k in ("tanh", "graves", "stable")}
+        widgets.chart(plots.decay_plot(profiles),
+                      {"distance": decay["tanh"]["distance"].tolist(),
+                       **{label: prof for label, (_, prof) in profiles.items()}}, "mdrnn_vs_conv_decay")
+        st.markdown("\n".join(f"- {line}" for line in summary[2:]))
+        sweep = sens["sweep"]
+        widgets.chart(plots.forget_bias_plot(sweep["forget_bias"],
+                                             {"MDLSTM graves": sweep["graves"], "MDLSTM stable": sweep["stable"]},
+                                             sweep["tanh"]),
+                      {"forget_bias": sweep["forget_bias"], "graves": sweep["graves"], "stable": sweep["stable"],
+                       "tanh": [sweep["tanh"]] * len(sweep["forget_bias"])}, "mdrnn_vs_conv_forget_bias")
+        st.caption("Factor per step: exp of the least-squares slope of log S against distance, over the "
+                   "distances where S > 0. Below 1 the sensitivity vanishes with distance, above 1 it grows. "
+                   "Weights are at their initial values: this is the starting point of training.")
 
 # --------------------------------------------------------------------------- cost
 with tab_cost:
-    G = cfg.G
-    formulas = {"mdrnn": ("DH + 2H² + H", "G²DH + (2G² − 2G)H²"),
-                "mdlstm": ("5H(D + 2H + 1)", "5G²H(D + 2H)"),
-                "conv": ("k²DH + H + (L−1)(k²H² + H)", "G²(k²DH + (L−1)k²H²)")}
-    rows = []
-    for k in ORDER:
-        m = models[k]
-        base = k.rstrip("4")
-        four = k.endswith("4")
-        rows.append({
-            "model": m["label"], "parameters": m["params"],
-            "parameters formula": ("4 × " if four else "") + formulas[base][0],
-            "multiply-adds (one input)": m["macs"],
-            "multiply-adds formula": ("4 × " if four else "") + formulas[base][1],
-            "sequential steps": m["steps"],
-            "steps": (f"2G − 1 = {2 * G - 1}" + (" per direction (the 4 run side by side)" if four else ""))
-            if base != "conv" else f"L = {cfg.L}",
-            "receptive field": m["receptive_field"]})
-    table = pd.DataFrame(rows)
-    number = st.column_config.NumberColumn(format="localized")
-    st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"parameters": number, "multiply-adds (one input)": number})
-    widgets.downloads(table, "mdrnn_vs_conv_cost")
-    st.markdown(
-        f"The grid RNNs need $2G-1 = {2 * G - 1}$ sequential steps (seed problem 4) however the work is "
-        f"spread, against the conv net's $L = {cfg.L}$; in exchange one output cell of a four-direction "
-        f"grid RNN sees all {G * G} inputs, while the conv net's sees a "
-        f"{cfg.L * (cfg.k - 1) + 1} × {cfg.L * (cfg.k - 1) + 1} window. Counts are the formulas in "
-        "`core/cost.py`; the tanh MDRNN's multiply-adds skip the zero states at the border (as "
-        "`core/mdrnn.py` does), the MDLSTM's and the conv net's multiply them too (as their code does).")
+    if tab_cost.open:
+        G = cfg.G
+        formulas = {"mdrnn": ("DH + 2H² + H", "G²DH + (2G² − 2G)H²"),
+                    "mdlstm": ("5H(D + 2H + 1)", "5G²H(D + 2H)"),
+                    "conv": ("k²DH + H + (L−1)(k²H² + H)", "G²(k²DH + (L−1)k²H²)")}
+        rows = []
+        for k in ORDER:
+            m = models[k]
+            base = k.rstrip("4")
+            four = k.endswith("4")
+            rows.append({
+                "model": m["label"], "parameters": m["params"],
+                "parameters formula": ("4 × " if four else "") + formulas[base][0],
+                "multiply-adds (one input)": m["macs"],
+                "multiply-adds formula": ("4 × " if four else "") + formulas[base][1],
+                "sequential steps": m["steps"],
+                "steps": (f"2G − 1 = {2 * G - 1}" + (" per direction (the 4 run side by side)" if four else ""))
+                if base != "conv" else f"L = {cfg.L}",
+                "receptive field": m["receptive_field"]})
+        table = pd.DataFrame(rows)
+        number = st.column_config.NumberColumn(format="localized")
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={"parameters": number, "multiply-adds (one input)": number})
+        widgets.downloads(table, "mdrnn_vs_conv_cost")
+        st.markdown(
+            f"The grid RNNs need $2G-1 = {2 * G - 1}$ sequential steps (seed problem 4) however the work is "
+            f"spread, against the conv net's $L = {cfg.L}$; in exchange one output cell of a four-direction "
+            f"grid RNN sees all {G * G} inputs, while the conv net's sees a "
+            f"{cfg.L * (cfg.k - 1) + 1} × {cfg.L * (cfg.k - 1) + 1} window. Counts are the formulas in "
+            "`core/cost.py`; the tanh MDRNN's multiply-adds skip the zero states at the border (as "
+            "`core/mdrnn.py` does), the MDLSTM's and the conv net's multiply them too (as their code does).")
 
 # --------------------------------------------------------------------------- warping test
 with tab_warp:
-    st.markdown(
-        "Train each model on scikit-learn's 8 × 8 digits (the grid RNNs read a digit as an 8 × 8 grid of "
-        "pixels; every model averages its output over the cells and a linear read-out gives 10 scores; "
-        "plain Adam with our own backward passes), then measure accuracy on held-out digits warped by "
-        "shear, rotation and elastic distortion of growing strength. The tanh MDRNN and the conv net are "
-        "sized to the MDLSTM's parameter count. Settings: *Warping test*, in the left column.")
-    go = st.button("Train and test", type="primary", icon=":material/play_arrow:", key="mvcw_go",
-                   help="train with the settings under *Warping test* on the left")
-    if go:
-        st.session_state["mvcw_ran"] = (wcfg, run)
-    status = st.empty()
-    samples = compute.mdrnn_warp_samples(run.seed, wcfg.levels)
-    view = widgets.config_controls(DigitView, "mvcw", lecture=shared.lecture)
-    widgets.chart(plots.warped_digits(samples["images"], samples["amounts"], samples["units"], view.digit),
-                  {f"{k} {a:g}": [v for row in samples["images"][k][c][view.digit] for v in row]
-                   for k in samples["images"] for c, a in enumerate(samples["amounts"][k])},
-                  "mdrnn_vs_conv_warped_digit")
-    warp_args = ["mdrnn", "warp-test", *to_cli_args(wcfg), "--backend", run.backend,
-                 "--precision", run.precision, "--seed", str(run.seed)]
-    if st.session_state.get("mvcw_ran") != (wcfg, run):
-        status.info(f"Press *Train and test* to run the experiment: about {estimate_seconds(wcfg):.0f} s "
-                    "with these settings. Results are cached: the same settings again come back at once.")
-    else:
-        with widgets.stop_on_error():
-            result = compute.mdrnn_warp_test(wcfg, run)
-        for message in result["diverged"]:
-            st.warning(message, icon=":material/warning:")
-        labels = {k: m["label"] for k, m in result["models"].items()}
-        widgets.chart(plots.warp_accuracy(result["amounts"], result["units"], result["accuracy"], labels),
-                      pd.DataFrame([{"warp": kind, "strength": s, "amount": result["amounts"][kind][n],
-                                     "model": labels[key], "accuracy": acc[n]}
-                                    for kind, per in result["accuracy"].items() for key, acc in per.items()
-                                    for n, s in enumerate(result["strengths"])]), "mdrnn_vs_conv_warp")
-        st.markdown("**What this says about the seed's claim.**\n\n"
-                    + "\n".join(f"- {line}" for line in result["summary"]))
-        st.dataframe(pd.DataFrame([{
-            "model": m["label"], "parameters (with read-out)": m["params"],
-            "multiply-adds per digit": m["macs"], "sequential steps": m["steps"],
-            "training seconds": round(m["train_seconds"], 2),
-            "final training loss": m["losses"][-1] if m["losses"] else None,
-            "training accuracy": m.get("train_accuracy"),
-            "clean test accuracy": result["accuracy"]["shear"].get(k, [None])[0],
-        } for k, m in result["models"].items()]), hide_index=True, width="stretch")
-        widgets.chart(plots.loss_curves({m["label"]: m["losses"] for m in result["models"].values()}),
-                      {m["label"]: m["losses"] for m in result["models"].values()}, "mdrnn_vs_conv_loss")
-    widgets.reproduce(warp_args, "Prints the accuracy of each model at each warp strength and the verdict; "
-                      "add --json for machine-readable output.")
+    if tab_warp.open:
+        st.markdown(
+            "Train each model on scikit-learn's 8 × 8 digits (the grid RNNs read a digit as an 8 × 8 grid of "
+            "pixels; every model averages its output over the cells and a linear read-out gives 10 scores; "
+            "plain Adam with our own backward passes), then measure accuracy on held-out digits warped by "
+            "shear, rotation and elastic distortion of growing strength. The tanh MDRNN and the conv net are "
+            "sized to the MDLSTM's parameter count. Settings: *Warping test*, in the left column.")
+        go = st.button("Train and test", type="primary", icon=":material/play_arrow:", key="mvcw_go",
+                       help="train with the settings under *Warping test* on the left")
+        if go:
+            st.session_state["mvcw_ran"] = (wcfg, run)
+        status = st.empty()
+        samples = compute.mdrnn_warp_samples(run.seed, wcfg.levels)
+        view = widgets.config_controls(DigitView, "mvcw", lecture=shared.lecture)
+        widgets.chart(plots.warped_digits(samples["images"], samples["amounts"], samples["units"], view.digit),
+                      {f"{k} {a:g}": [v for row in samples["images"][k][c][view.digit] for v in row]
+                       for k in samples["images"] for c, a in enumerate(samples["amounts"][k])},
+                      "mdrnn_vs_conv_warped_digit")
+        warp_args = ["mdrnn", "warp-test", *to_cli_args(wcfg), "--backend", run.backend,
+                     "--precision", run.precision, "--seed", str(run.seed)]
+        if st.session_state.get("mvcw_ran") != (wcfg, run):
+            status.info(f"Press *Train and test* to run the experiment: about {estimate_seconds(wcfg):.0f} s "
+                        "with these settings. Results are cached: the same settings again come back at once.")
+        else:
+            with widgets.stop_on_error():
+                result = compute.mdrnn_warp_test(wcfg, run)
+            for message in result["diverged"]:
+                st.warning(message, icon=":material/warning:")
+            labels = {k: m["label"] for k, m in result["models"].items()}
+            widgets.chart(plots.warp_accuracy(result["amounts"], result["units"], result["accuracy"], labels),
+                          pd.DataFrame([{"warp": kind, "strength": s, "amount": result["amounts"][kind][n],
+                                         "model": labels[key], "accuracy": acc[n]}
+                                        for kind, per in result["accuracy"].items() for key, acc in per.items()
+                                        for n, s in enumerate(result["strengths"])]), "mdrnn_vs_conv_warp")
+            st.markdown("**What this says about the seed's claim.**\n\n"
+                        + "\n".join(f"- {line}" for line in result["summary"]))
+            st.dataframe(pd.DataFrame([{
+                "model": m["label"], "parameters (with read-out)": m["params"],
+                "multiply-adds per digit": m["macs"], "sequential steps": m["steps"],
+                "training seconds": round(m["train_seconds"], 2),
+                "final training loss": m["losses"][-1] if m["losses"] else None,
+                "training accuracy": m.get("train_accuracy"),
+                "clean test accuracy": result["accuracy"]["shear"].get(k, [None])[0],
+            } for k, m in result["models"].items()]), hide_index=True, width="stretch")
+            widgets.chart(plots.loss_curves({m["label"]: m["losses"] for m in result["models"].values()}),
+                          {m["label"]: m["losses"] for m in result["models"].values()}, "mdrnn_vs_conv_loss")
+        widgets.reproduce(warp_args, "Prints the accuracy of each model at each warp strength and the verdict; "
+                          "add --json for machine-readable output.")

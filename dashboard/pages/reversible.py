@@ -47,162 +47,168 @@ with left:
         st.caption(f"D = {'2' if objective == 'rosenbrock' else '650'} is fixed by the objective.")
 
 with right, widgets.stop_on_error():
-    tabs = st.tabs(["Forward & inverse", "Reconstruction error", "Phase space", "Info buffer",
-                    "Hypergradients", "Seed eqs (13)-(30)"])
+    tabs = widgets.tabs(["Forward & inverse", "Reconstruction error", "Phase space", "Info buffer",
+                    "Hypergradients", "Seed eqs (13)-(30)"], key="reversible_tab")
     res = compute.reversible_roundtrip(cfg, run)
     summary = res["summary"]
     reproduce_run = ["reversible", "run", *to_cli_args(cfg), *run_args]
 
     with tabs[0]:
-        cols = st.columns(3)
-        cols[0].metric("max error back", f"{summary['max_abs_error']:.3g}",
-                       help="max |reconstructed − forward| over p and θ at every compared step")
-        cols[1].metric("bit for bit", "yes" if summary["bit_exact"] else "no",
-                       help="θ(0) and p(0) came back equal bit for bit, and the buffer emptied")
-        cols[2].metric("loss J(θ(K))", f"{summary['loss_end']:.3g}",
-                       help=f"J(θ(0)) = {summary['loss_start']:.3g}")
-        st.caption(f"Forward {summary['seconds_forward']:.3f} s, back {summary['seconds_reverse']:.3f} s "
-                   f"on {run.backend}; β = {cfg.beta:g} rounded to n/2^{cfg.beta_bits} in every mode.")
-        two_d = objective == "rosenbrock" or (objective == "quadratic" and cfg.D == 2)
-        surface = None
-        if two_d:
-            ext = res["extent"]
-            surface = compute.reversible_surface(cfg, run, ext[0], ext[1])
-        title = (f"{mode}: forward (solid) and inverse (dashed), K = {cfg.steps:,}"
-                 + ("" if two_d else f", {len(res['coords'])} of D = {res['D']:,} coordinates"))
-        data = {"k": res["k"]}
-        for i, c in enumerate(res["coords"]):
-            data[f"theta{c}_forward"] = res["theta_fwd"][:, i]
-            data[f"theta{c}_inverse"] = res["theta_inv"][:, i]
-        fig = plots.trajectory_animation(res["k"], res["theta_fwd"], res["theta_inv"], surface=surface,
-                                         coords=res["coords"], title=title)
-        widgets.chart(fig, data, "reversible_trajectory")
-        st.caption("Press ▶ to undo training step by step from k = K. In exact mode the dashed inverse "
-                   "lies on the forward path to the last bit; in float mode it leaves it once β⁻ʲ times "
-                   "the rounding error is visible (float32 soon; float64 needs K of a few hundred).")
-        if summary["steps_undone_before_overflow"] < cfg.steps:
-            st.warning(f"The {mode} inverse overflowed after undoing "
-                       f"{summary['steps_undone_before_overflow']:,} of {cfg.steps:,} steps.")
-        widgets.reproduce(reproduce_run)
+        if tabs[0].open:
+            cols = st.columns(3)
+            cols[0].metric("max error back", f"{summary['max_abs_error']:.3g}",
+                           help="max |reconstructed − forward| over p and θ at every compared step")
+            cols[1].metric("bit for bit", "yes" if summary["bit_exact"] else "no",
+                           help="θ(0) and p(0) came back equal bit for bit, and the buffer emptied")
+            cols[2].metric("loss J(θ(K))", f"{summary['loss_end']:.3g}",
+                           help=f"J(θ(0)) = {summary['loss_start']:.3g}")
+            st.caption(f"Forward {summary['seconds_forward']:.3f} s, back {summary['seconds_reverse']:.3f} s "
+                       f"on {run.backend}; β = {cfg.beta:g} rounded to n/2^{cfg.beta_bits} in every mode.")
+            two_d = objective == "rosenbrock" or (objective == "quadratic" and cfg.D == 2)
+            surface = None
+            if two_d:
+                ext = res["extent"]
+                surface = compute.reversible_surface(cfg, run, ext[0], ext[1])
+            title = (f"{mode}: forward (solid) and inverse (dashed), K = {cfg.steps:,}"
+                     + ("" if two_d else f", {len(res['coords'])} of D = {res['D']:,} coordinates"))
+            data = {"k": res["k"]}
+            for i, c in enumerate(res["coords"]):
+                data[f"theta{c}_forward"] = res["theta_fwd"][:, i]
+                data[f"theta{c}_inverse"] = res["theta_inv"][:, i]
+            fig = plots.trajectory_animation(res["k"], res["theta_fwd"], res["theta_inv"], surface=surface,
+                                             coords=res["coords"], title=title)
+            widgets.chart(fig, data, "reversible_trajectory")
+            st.caption("Press ▶ to undo training step by step from k = K. In exact mode the dashed inverse "
+                       "lies on the forward path to the last bit; in float mode it leaves it once β⁻ʲ times "
+                       "the rounding error is visible (float32 soon; float64 needs K of a few hundred).")
+            if summary["steps_undone_before_overflow"] < cfg.steps:
+                st.warning(f"The {mode} inverse overflowed after undoing "
+                           f"{summary['steps_undone_before_overflow']:,} of {cfg.steps:,} steps.")
+            widgets.reproduce(reproduce_run)
 
     with tabs[1]:
-        err = compute.reversible_errors(cfg, run)
-        note = (f"exact: error 0 at all {err['compared']:,} compared steps" if err["exact_zero"]
-                else "exact: NOT zero (a bug)")
-        widgets.chart(plots.reconstruction_errors(err["curves"], err["references"], note,
-                                                  "Reconstruction error of the inverse, per precision"),
-                      {f"{mode_}_{col}": values for mode_, (j, e) in err["curves"].items()
-                       for col, values in (("steps_undone", j), ("error", e))}, "reversible_errors")
-        g = err["growth"]
-        st.markdown(
-            f"Fitted growth per step undone: float32 **{g['float32'] or float('nan'):.4f}**, float64 "
-            f"**{g['float64'] or float('nan'):.4f}**, against 1/β = **{err['one_over_beta']:.4f}**. "
-            "Each inverse step divides p by β, so a rounding error made j steps ago has been multiplied "
-            "by about β⁻ʲ (modes whose Hessian curvature makes the 2x2 step matrix rotate grow only "
-            "like β^(−j/2); the slowest modes set the rate).")
-        widgets.reproduce(["reversible", "run", *to_cli_args(cfg.replace(mode="float64")), "--errors",
-                           *run_args], "Add --mode float32 or exact for the other curves.")
+        if tabs[1].open:
+            err = compute.reversible_errors(cfg, run)
+            note = (f"exact: error 0 at all {err['compared']:,} compared steps" if err["exact_zero"]
+                    else "exact: NOT zero (a bug)")
+            widgets.chart(plots.reconstruction_errors(err["curves"], err["references"], note,
+                                                      "Reconstruction error of the inverse, per precision"),
+                          {f"{mode_}_{col}": values for mode_, (j, e) in err["curves"].items()
+                           for col, values in (("steps_undone", j), ("error", e))}, "reversible_errors")
+            g = err["growth"]
+            st.markdown(
+                f"Fitted growth per step undone: float32 **{g['float32'] or float('nan'):.4f}**, float64 "
+                f"**{g['float64'] or float('nan'):.4f}**, against 1/β = **{err['one_over_beta']:.4f}**. "
+                "Each inverse step divides p by β, so a rounding error made j steps ago has been multiplied "
+                "by about β⁻ʲ (modes whose Hessian curvature makes the 2x2 step matrix rotate grow only "
+                "like β^(−j/2); the slowest modes set the rate).")
+            widgets.reproduce(["reversible", "run", *to_cli_args(cfg.replace(mode="float64")), "--errors",
+                               *run_args], "Add --mode float32 or exact for the other curves.")
 
     with tabs[2]:
-        phase_cfg = PhaseConfig(alpha=cfg.alpha, beta=cfg.beta, steps=min(cfg.steps, 60))
-        ph = compute.reversible_phase(phase_cfg, run)
-        K1 = phase_cfg.steps
-        c1, c2, c3 = st.columns(3)
-        c1.metric("det ∂s(k+1)/∂s(k) for D = 1", f"{cfg.beta:g}")
-        c2.metric(f"area after {K1} steps / βᴷ", f"{ph['area_ratio'][-1] / ph['beta_pow_k'][-1]:.9f}")
-        c3.metric(f"det for this run's D = {res['D']:,}: β^D", f"{cfg.beta ** res['D']:.4g}")
-        shown = sorted({0, K1 // 4, K1 // 2, 3 * K1 // 4, K1})
-        widgets.chart(plots.phase_polygons(ph["p"], ph["theta"], ph["area_ratio"], ph["beta_pow_k"], shown,
-                                           "J = λθ²/2 with D = 1: a polygon of states shrinks by β per step"),
-                      {"k": list(range(K1 + 1)), "area": ph["area"], "area_ratio": ph["area_ratio"],
-                       "beta_pow_k": ph["beta_pow_k"]}, "reversible_phase")
-        st.caption("The step is linear when J is quadratic, so the polygon maps onto a polygon and its "
-                   "area is multiplied by the determinant β exactly; points do not merge, they only "
-                   "get closer: volume, and with it information, is lost at log₂(1/β) bits per step.")
-        widgets.reproduce(["reversible", "phase", *to_cli_args(phase_cfg), *run_args])
+        if tabs[2].open:
+            phase_cfg = PhaseConfig(alpha=cfg.alpha, beta=cfg.beta, steps=min(cfg.steps, 60))
+            ph = compute.reversible_phase(phase_cfg, run)
+            K1 = phase_cfg.steps
+            c1, c2, c3 = st.columns(3)
+            c1.metric("det ∂s(k+1)/∂s(k) for D = 1", f"{cfg.beta:g}")
+            c2.metric(f"area after {K1} steps / βᴷ", f"{ph['area_ratio'][-1] / ph['beta_pow_k'][-1]:.9f}")
+            c3.metric(f"det for this run's D = {res['D']:,}: β^D", f"{cfg.beta ** res['D']:.4g}")
+            shown = sorted({0, K1 // 4, K1 // 2, 3 * K1 // 4, K1})
+            widgets.chart(plots.phase_polygons(ph["p"], ph["theta"], ph["area_ratio"], ph["beta_pow_k"], shown,
+                                               "J = λθ²/2 with D = 1: a polygon of states shrinks by β per step"),
+                          {"k": list(range(K1 + 1)), "area": ph["area"], "area_ratio": ph["area_ratio"],
+                           "beta_pow_k": ph["beta_pow_k"]}, "reversible_phase")
+            st.caption("The step is linear when J is quadratic, so the polygon maps onto a polygon and its "
+                       "area is multiplied by the determinant β exactly; points do not merge, they only "
+                       "get closer: volume, and with it information, is lost at log₂(1/β) bits per step.")
+            widgets.reproduce(["reversible", "phase", *to_cli_args(phase_cfg), *run_args])
 
     with tabs[3]:
-        ex = res if mode == "exact" else compute.reversible_roundtrip(cfg.replace(mode="exact"), run)
-        stored, info, bound = ex["bits"].T
-        s = ex["summary"]
-        c1, c2, c3 = st.columns(3)
-        c1.metric("bits stored", f"{s['bits_stored']:,}")
-        c2.metric("bound Σ D log₂(1/β)", f"{s['bits_bound']:,.1f}")
-        c3.metric("stored − bound, per parameter", f"{s['bits_stored_minus_bound_per_parameter']:.1f} bits",
-                  help="at most 64: one 64-bit head word per parameter")
-        widgets.chart(plots.buffer_bits(ex["k"], stored, info, bound, ex["D"],
-                                        "The information buffer: bits kept so that the inverse is exact"),
-                      {"k": ex["k"], "bits_stored": stored, "bits_information": info, "bound": bound},
-                      "reversible_buffer")
-        st.caption("Each step multiplies p by β = n/2ˢ: the s low bits it shifts out are pushed into a "
-                   "per-parameter head word and log₂ n bits are popped back into p, so the buffer grows "
-                   "by log₂(1/β) bits, the bound. Full heads spill 32-bit words onto a stack.")
-        widgets.reproduce(["reversible", "run", *to_cli_args(cfg.replace(mode="exact")), *run_args])
+        if tabs[3].open:
+            ex = res if mode == "exact" else compute.reversible_roundtrip(cfg.replace(mode="exact"), run)
+            stored, info, bound = ex["bits"].T
+            s = ex["summary"]
+            c1, c2, c3 = st.columns(3)
+            c1.metric("bits stored", f"{s['bits_stored']:,}")
+            c2.metric("bound Σ D log₂(1/β)", f"{s['bits_bound']:,.1f}")
+            c3.metric("stored − bound, per parameter", f"{s['bits_stored_minus_bound_per_parameter']:.1f} bits",
+                      help="at most 64: one 64-bit head word per parameter")
+            widgets.chart(plots.buffer_bits(ex["k"], stored, info, bound, ex["D"],
+                                            "The information buffer: bits kept so that the inverse is exact"),
+                          {"k": ex["k"], "bits_stored": stored, "bits_information": info, "bound": bound},
+                          "reversible_buffer")
+            st.caption("Each step multiplies p by β = n/2ˢ: the s low bits it shifts out are pushed into a "
+                       "per-parameter head word and log₂ n bits are popped back into p, so the buffer grows "
+                       "by log₂(1/β) bits, the bound. Full heads spill 32-bit words onto a stack.")
+            widgets.reproduce(["reversible", "run", *to_cli_args(cfg.replace(mode="exact")), *run_args])
 
     with tabs[4]:
-        hg_cfg = HypergradConfig(**{**cfg.as_dict(), "steps": min(cfg.steps, 500), "mode": "exact",
-                                    "fd_points": 6})
-        with widgets.stop_on_error():
-            require_time(estimate_hypergrad_seconds(hg_cfg), "the hypergradients and their checks")
-        hg = compute.reversible_hypergrad(hg_cfg, run)
-        hs = hg["summary"]
-        c1, c2, c3 = st.columns(3)
-        c1.metric("max relative error vs finite differences", f"{hs['max_rel_error_vs_fd']:.2g}")
-        c2.metric("validation loss after K steps", f"{hs['val_loss']:.4g}")
-        c3.metric("reverse pass landed on θ(0) exactly", "yes" if hs["reversed_exactly"] else "no")
-        fig = plots.hypergradient_plot(hg["alpha_bar"], hg["beta_bar"], hg["fd_steps"], hg["fd_alpha"],
-                                       hg["fd_beta"], f"Gradient of the validation loss after K = "
-                                       f"{hg_cfg.steps} steps, per step k")
-        widgets.chart(fig, {"k": list(range(hg_cfg.steps)), "dL_dalpha": hg["alpha_bar"],
-                            "dL_dbeta": hg["beta_bar"]}, "reversible_hypergradients")
-        st.caption("Reverse mode through training: the cotangents of (p, θ) are pulled back one step at a "
-                   "time while the exact inverse recovers θ(k), p(k) — no trajectory is stored. "
-                   "Circles: central finite differences of float64 training.")
-        widgets.reproduce(["reversible", "hypergrad", *to_cli_args(hg_cfg, skip=("mode",)), *run_args])
+        if tabs[4].open:
+            hg_cfg = HypergradConfig(**{**cfg.as_dict(), "steps": min(cfg.steps, 500), "mode": "exact",
+                                        "fd_points": 6})
+            with widgets.stop_on_error():
+                require_time(estimate_hypergrad_seconds(hg_cfg), "the hypergradients and their checks")
+            hg = compute.reversible_hypergrad(hg_cfg, run)
+            hs = hg["summary"]
+            c1, c2, c3 = st.columns(3)
+            c1.metric("max relative error vs finite differences", f"{hs['max_rel_error_vs_fd']:.2g}")
+            c2.metric("validation loss after K steps", f"{hs['val_loss']:.4g}")
+            c3.metric("reverse pass landed on θ(0) exactly", "yes" if hs["reversed_exactly"] else "no")
+            fig = plots.hypergradient_plot(hg["alpha_bar"], hg["beta_bar"], hg["fd_steps"], hg["fd_alpha"],
+                                           hg["fd_beta"], f"Gradient of the validation loss after K = "
+                                           f"{hg_cfg.steps} steps, per step k")
+            widgets.chart(fig, {"k": list(range(hg_cfg.steps)), "dL_dalpha": hg["alpha_bar"],
+                                "dL_dbeta": hg["beta_bar"]}, "reversible_hypergradients")
+            st.caption("Reverse mode through training: the cotangents of (p, θ) are pulled back one step at a "
+                       "time while the exact inverse recovers θ(k), p(k) — no trajectory is stored. "
+                       "Circles: central finite differences of float64 training.")
+            widgets.reproduce(["reversible", "hypergrad", *to_cli_args(hg_cfg, skip=("mode",)), *run_args])
 
     with tabs[5]:
-        order = compute.reversible_order(cfg.replace(mode="float64"), run)
-        jac_cfg = JacobianConfig(objective=objective, D=min(cfg.D, 50), alpha=cfg.alpha, beta=cfg.beta,
-                                 cond=cfg.cond, l2=cfg.l2)
-        jac = compute.reversible_jacobian(jac_cfg, run)
-        st.markdown("#### Problem 6: the inverse, eqs (13)-(14)")
-        st.latex(r"p^{(k)} = \frac{p^{(k+1)} + \alpha\nabla J(\theta^{(k)})}{\beta}\quad(13)\qquad"
-                 r"\theta^{(k)} = \theta^{(k+1)} - p^{(k+1)}\quad(14)")
-        st.markdown(
-            "**Right as equations, wrong as an order.** (13) needs $\\nabla J(\\theta^{(k)})$, which is "
-            "only known after (14). Evaluated in the written order, (13) can only use "
-            "$\\theta^{(k+1)}$ and misses by $\\alpha H p^{(k+1)}/\\beta$. Corrected: evaluate (14) first.")
-        st.dataframe(pd.DataFrame({
-            "one inverse step": ["(14) then (13): the order that works", "(13) then (14): the seed's order",
-                                 "predicted miss α|H p(k+1)|/β"],
-            "max error": [f"{order[key]:.3e}" for key in ("error_theta_first", "error_seed_order",
-                                                          "predicted_alpha_H_p_over_beta")]}),
-            hide_index=True)
-        st.markdown("#### Problem 7: the Jacobian, eqs (25)-(30)")
-        st.latex(r"y_1 = \beta x_1 + F(x_2),\; y_2 = x_2\;(26)\qquad z_1 = y_1,\; z_2 = y_2 + G(y_1)\;(27)")
-        st.latex(r"x = (p^{(k)}, \theta^{(k)}),\quad F = -\alpha\nabla J,\quad G = \mathrm{identity}")
-        st.latex(r"\frac{\partial z}{\partial x} = \begin{bmatrix} I & 0\\ \partial G/\partial y_1 = I & I"
-                 r"\end{bmatrix}\begin{bmatrix}\beta I & \partial F/\partial x_2 = -\alpha H\\ 0 & I"
-                 r"\end{bmatrix}")
-        st.latex(r"= \begin{bmatrix}\beta I & -\alpha H\\ \beta I & I-\alpha H\end{bmatrix},\qquad"
-                 r"\det\frac{\partial s^{(k+1)}}{\partial s^{(k)}} = 1\cdot\beta^D")
-        st.markdown(
-            "- (15), (16), (26), (27) are **right** (eq (16) against the step: "
-            f"{jac['eq16_error']:.1e}).\n"
-            "- (28)-(29) **label two blocks wrongly**: the Hessian block is $\\partial F/\\partial x_2$ "
-            "(the seed writes $\\partial F/\\partial x_1$, which is 0: with it the product misses the "
-            f"Hessian, error {jac['seed_dF_dx1_product_error']:.3g}); the lower-left block of "
-            "$\\partial z/\\partial y$ is $\\partial G/\\partial y_1 = I$ (the seed writes "
-            "$\\partial G/\\partial x_1$, which by the chain rule is $\\beta I$: product error "
-            f"{jac['seed_dG_dx1_product_error']:.3g}). With the right blocks the product is the "
-            f"finite-difference Jacobian to {jac['jacobian_hvp_vs_fd_max_error']:.1e}. The first "
-            "matrix of (28) also has a stray third row.\n"
-            "- (30) writes the first determinant as $I$; it is the number "
-            f"{jac['det_dz_dy']:g}. The conclusion is **right**: for D = {jac['D']}, "
-            f"det = {jac['det']:.10g} and β^D = {jac['beta_pow_D']:.10g}.")
-        blocks = jac["block_errors_vs_fd"]
-        st.dataframe(pd.DataFrame({"block (state order (p, θ))": list(blocks),
-                                   "max error vs finite differences": [f"{v:.1e}" for v in blocks.values()]}),
-                     hide_index=True)
-        widgets.reproduce(["reversible", "jacobian", *to_cli_args(jac_cfg), *run_args],
-                          "And `python -m core reversible order` for the order of (13) and (14).")
+        if tabs[5].open:
+            order = compute.reversible_order(cfg.replace(mode="float64"), run)
+            jac_cfg = JacobianConfig(objective=objective, D=min(cfg.D, 50), alpha=cfg.alpha, beta=cfg.beta,
+                                     cond=cfg.cond, l2=cfg.l2)
+            jac = compute.reversible_jacobian(jac_cfg, run)
+            st.markdown("#### Problem 6: the inverse, eqs (13)-(14)")
+            st.latex(r"p^{(k)} = \frac{p^{(k+1)} + \alpha\nabla J(\theta^{(k)})}{\beta}\quad(13)\qquad"
+                     r"\theta^{(k)} = \theta^{(k+1)} - p^{(k+1)}\quad(14)")
+            st.markdown(
+                "**Right as equations, wrong as an order.** (13) needs $\\nabla J(\\theta^{(k)})$, which is "
+                "only known after (14). Evaluated in the written order, (13) can only use "
+                "$\\theta^{(k+1)}$ and misses by $\\alpha H p^{(k+1)}/\\beta$. Corrected: evaluate (14) first.")
+            st.dataframe(pd.DataFrame({
+                "one inverse step": ["(14) then (13): the order that works", "(13) then (14): the seed's order",
+                                     "predicted miss α|H p(k+1)|/β"],
+                "max error": [f"{order[key]:.3e}" for key in ("error_theta_first", "error_seed_order",
+                                                              "predicted_alpha_H_p_over_beta")]}),
+                hide_index=True)
+            st.markdown("#### Problem 7: the Jacobian, eqs (25)-(30)")
+            st.latex(r"y_1 = \beta x_1 + F(x_2),\; y_2 = x_2\;(26)\qquad z_1 = y_1,\; z_2 = y_2 + G(y_1)\;(27)")
+            st.latex(r"x = (p^{(k)}, \theta^{(k)}),\quad F = -\alpha\nabla J,\quad G = \mathrm{identity}")
+            st.latex(r"\frac{\partial z}{\partial x} = \begin{bmatrix} I & 0\\ \partial G/\partial y_1 = I & I"
+                     r"\end{bmatrix}\begin{bmatrix}\beta I & \partial F/\partial x_2 = -\alpha H\\ 0 & I"
+                     r"\end{bmatrix}")
+            st.latex(r"= \begin{bmatrix}\beta I & -\alpha H\\ \beta I & I-\alpha H\end{bmatrix},\qquad"
+                     r"\det\frac{\partial s^{(k+1)}}{\partial s^{(k)}} = 1\cdot\beta^D")
+            st.markdown(
+                "- (15), (16), (26), (27) are **right** (eq (16) against the step: "
+                f"{jac['eq16_error']:.1e}).\n"
+                "- (28)-(29) **label two blocks wrongly**: the Hessian block is $\\partial F/\\partial x_2$ "
+                "(the seed writes $\\partial F/\\partial x_1$, which is 0: with it the product misses the "
+                f"Hessian, error {jac['seed_dF_dx1_product_error']:.3g}); the lower-left block of "
+                "$\\partial z/\\partial y$ is $\\partial G/\\partial y_1 = I$ (the seed writes "
+                "$\\partial G/\\partial x_1$, which by the chain rule is $\\beta I$: product error "
+                f"{jac['seed_dG_dx1_product_error']:.3g}). With the right blocks the product is the "
+                f"finite-difference Jacobian to {jac['jacobian_hvp_vs_fd_max_error']:.1e}. The first "
+                "matrix of (28) also has a stray third row.\n"
+                "- (30) writes the first determinant as $I$; it is the number "
+                f"{jac['det_dz_dy']:g}. The conclusion is **right**: for D = {jac['D']}, "
+                f"det = {jac['det']:.10g} and β^D = {jac['beta_pow_D']:.10g}.")
+            blocks = jac["block_errors_vs_fd"]
+            st.dataframe(pd.DataFrame({"block (state order (p, θ))": list(blocks),
+                                       "max error vs finite differences": [f"{v:.1e}" for v in blocks.values()]}),
+                         hide_index=True)
+            widgets.reproduce(["reversible", "jacobian", *to_cli_args(jac_cfg), *run_args],
+                              "And `python -m core reversible order` for the order of (13) and (14).")
