@@ -23,6 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-quic", "--no-first-run",
                  "--disable-sync", "--disable-dev-shm-usage"]
 SCREENSHOTS = ROOT / "tests" / "artifacts" / "screenshots"
+SERVER_PIDS: list[int] = []  # pids of the servers started by streamlit_server, newest last
 
 
 def browser_unavailable() -> str:
@@ -53,6 +54,7 @@ def streamlit_server(timeout: float = 90.0, extra_env: dict[str, str] | None = N
     (ROOT / "tests" / "artifacts").mkdir(parents=True, exist_ok=True)
     log = open(ROOT / "tests" / "artifacts" / f"server-{port}.log", "w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    SERVER_PIDS.append(proc.pid)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -76,6 +78,15 @@ def streamlit_server(timeout: float = 90.0, extra_env: dict[str, str] | None = N
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def launch_chromium(playwright):  # -> playwright Browser

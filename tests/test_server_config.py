@@ -13,6 +13,7 @@ def test_streamlit_config_defaults_are_safe():
     assert cfg["server"]["enableXsrfProtection"] is True
     assert cfg["browser"]["gatherUsageStats"] is False
     assert cfg["client"]["showErrorDetails"] == "none"
+    assert cfg["server"]["fileWatcherType"] == "none"  # no CPU spent watching source files
 
 
 def test_ci_runs_the_readme_test_command():
