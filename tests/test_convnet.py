@@ -9,6 +9,7 @@ import pytest
 from core import convnet
 from core.backend import select_backend, to_numpy
 from core.limits import ConfigError
+from tests.fd import central_differences, max_relative_error
 
 NP = select_backend("numpy")
 
@@ -50,26 +51,9 @@ def test_backward_matches_central_differences():
     y, cache = convnet.forward(params, x)
     u = NP.randn(y.shape, seed=2)
     grads, x_bar = convnet.backward(params, cache, u)
-    loss = lambda p, x: float(np.sum(convnet.forward(p, x)[0] * u))  # noqa: E731
-    eps = 1e-5
-    analytic, numeric = [], []
-    for name in params:
-        for idx in np.ndindex(params[name].shape):
-            q = {k: v.copy() for k, v in params.items()}
-            q[name][idx] += eps
-            plus = loss(q, x)
-            q[name][idx] -= 2 * eps
-            numeric.append((plus - loss(q, x)) / (2 * eps))
-            analytic.append(grads[name][idx])
-    for idx in np.ndindex(x.shape):
-        xx = x.copy()
-        xx[idx] += eps
-        plus = loss(params, xx)
-        xx[idx] -= 2 * eps
-        numeric.append((plus - loss(params, xx)) / (2 * eps))
-        analytic.append(x_bar[idx])
-    analytic, numeric = np.array(analytic), np.array(numeric)
-    assert np.max(np.abs(analytic - numeric)) / np.max(np.abs(numeric)) <= 1e-7
+    numeric = central_differences(
+        lambda a: float(np.sum(convnet.forward({k: a[k] for k in params}, a["x"])[0] * u)), {**params, "x": x})
+    assert max_relative_error({**grads, "x": x_bar}, numeric) <= 1e-7
 
 
 def test_same_numbers_on_every_backend(backend):

@@ -9,6 +9,7 @@ import pytest
 from core import mdlstm
 from core.backend import select_backend, to_numpy
 from core.limits import ConfigError
+from tests.fd import central_differences, max_relative_error
 
 NP = select_backend("numpy")
 
@@ -25,25 +26,9 @@ def _fd_check(cell, eps=1e-5):
     h, cache = mdlstm.forward(p, x, cell)
     u = NP.randn(h.shape, seed=5)
     grads, x_bar = mdlstm.backward(p, cache, u)
-    loss = lambda p, x: float(np.sum(mdlstm.forward(p, x, cell)[0] * u))  # noqa: E731
-    analytic, numeric = [], []
-    for name in p:
-        for idx in np.ndindex(p[name].shape):
-            q = {k: v.copy() for k, v in p.items()}
-            q[name][idx] += eps
-            plus = loss(q, x)
-            q[name][idx] -= 2 * eps
-            numeric.append((plus - loss(q, x)) / (2 * eps))
-            analytic.append(grads[name][idx])
-    for idx in np.ndindex(x.shape):
-        xx = x.copy()
-        xx[idx] += eps
-        plus = loss(p, xx)
-        xx[idx] -= 2 * eps
-        numeric.append((plus - loss(p, xx)) / (2 * eps))
-        analytic.append(x_bar[idx])
-    analytic, numeric = np.array(analytic), np.array(numeric)
-    return np.max(np.abs(analytic - numeric)) / np.max(np.abs(numeric))
+    numeric = central_differences(
+        lambda a: float(np.sum(mdlstm.forward({k: a[k] for k in p}, a["x"], cell)[0] * u)), {**p, "x": x}, eps)
+    return max_relative_error({**grads, "x": x_bar}, numeric)
 
 
 @pytest.mark.parametrize("cell", mdlstm.CELLS)
