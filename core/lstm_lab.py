@@ -237,6 +237,8 @@ class BenchConfig(Config):
     dtype: str = param("float32", choices=("float32", "float64"), label="dtype")
     repeat: int = param(30, 1, 1000, label="Timed repeats", help="the median of these is reported")
     torch: bool = param(True, label="Compare with torch.nn.LSTM", help="when PyTorch is installed")
+    gemm_floor: bool = param(True, label="Time the products alone",
+                             help="also time the matrix products any LSTM must run, on each library")
     threads: int = param(0, 0, 256, label="CPU threads",
                          help="0 keeps each library's default; n limits BLAS and PyTorch to n threads each")
 
@@ -277,7 +279,36 @@ def _torch_runner(pr: Problem, dL_dh: Any, backend: Backend) -> tuple[Any, str]:
             torch.cuda.synchronize()
         return out, lstm.weight_hh_l0.grad
 
-    return (run, perm), f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads"
+    def gemms_run(cfg: BenchConfig, seed: int) -> Any:
+        return _gemm_runner(cfg, seed, t, lambda a, b, out: torch.mm(a, b, out=out))
+
+    return (run, perm, gemms_run), f"torch {torch.__version__} on {device}, {torch.get_num_threads()} threads"
+
+
+def gemm_shapes(T: int, B: int, D: int, H: int) -> list[tuple[tuple[int, int], tuple[int, int], int]]:
+    """The matrix products every LSTM forward+backward runs, whatever else it does: (a, b, count).
+
+    Per step, the recurrent product forward (4H x H by H x B) and its adjoint backward
+    (H x 4H by 4H x B); once per sequence, the input projection of all steps, the weight
+    gradients of W_x and W_h, and the adjoint of x. Their flops are :func:`lstm_flops`."""
+    return [((4 * H, H), (H, B), T), ((H, 4 * H), (4 * H, B), T), ((T * B, D), (D, 4 * H), 1),
+            ((H, T * B), (T * B, 4 * H), 1), ((D, T * B), (T * B, 4 * H), 1), ((T * B, 4 * H), (4 * H, D), 1)]
+
+
+def _gemm_runner(cfg: BenchConfig, seed: int, asarray: Any, matmul: Any) -> Any:
+    """A closure running the products of :func:`gemm_shapes` with ``matmul(a, b, out)``."""
+    rng = np.random.default_rng(seed + 5)
+    work = []
+    for sa, sb, count in gemm_shapes(cfg.T, cfg.B, cfg.D, cfg.H):
+        a, b = (asarray(rng.standard_normal(s).astype(cfg.dtype)) for s in (sa, sb))
+        work.append((a, b, asarray(np.empty((sa[0], sb[1]), dtype=cfg.dtype)), count))
+
+    def run() -> None:
+        for a, b, out, count in work:
+            for _ in range(count):
+                matmul(a, b, out)
+
+    return run
 
 
 def bench(cfg: BenchConfig, backend: Backend, seed: int = 0, progress: ProgressFn = no_progress) -> dict:
@@ -315,6 +346,13 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
 
     torch_run, note = _torch_runner(pr, dL_dh, backend) if cfg.torch else (None, "not asked for")
     runners = {"ours": ours} | ({"torch": torch_run[0]} if torch_run else {})
+    if cfg.gemm_floor:  # the products alone, on each library's own matrix product
+        in_place = backend.name in ("numpy", "cupy")
+        runners["gemms"] = _gemm_runner(cfg, seed, lambda a: backend.asarray(a, cfg.dtype),
+                                        (lambda a, b, out: xp.matmul(a, b, out=out)) if in_place
+                                        else (lambda a, b, out: a @ b))
+        if torch_run:
+            runners["torch_gemms"] = torch_run[2](cfg, seed)
     for fn in runners.values():  # warm up: allocations, thread pools, oneDNN primitives
         for _ in range(2):
             fn()
@@ -332,8 +370,15 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
            "sizes": {"T": cfg.T, "B": cfg.B, "D": cfg.D, "H": cfg.H}, "dtype": cfg.dtype,
            "backend": backend.name, "gflop": lstm_flops(cfg.T, cfg.B, cfg.D, cfg.H) / 1e9,
            "torch_note": note}
+    if "gemms" in med:
+        out["gemm_floor"] = {"seconds": med["gemms"], "gflop": out["gflop"], "note": (
+            "the matrix products alone (recurrent ones per step forward and backward, input projection, "
+            "weight gradients, adjoint of x) on this backend's matmul: a floor for any LSTM built on it")}
+        if "torch_gemms" in med:
+            out["gemm_floor"] |= {"torch_seconds": med["torch_gemms"],
+                                  "floor_over_torch_lstm": med["gemms"] / med["torch"]}
     if torch_run:
-        run, perm = torch_run
+        run, perm, _ = torch_run
         h_t, gWh_t = run()
         h, gWh = ours()
         scale = lambda a: float(np.max(np.abs(a))) or 1.0  # noqa: E731

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from core.backend import cupy_status
+from core.lstm_lab import gemm_shapes, lstm_flops
 from tests.test_cli import run_cli
 
 
@@ -34,17 +35,32 @@ def test_bench_json_with_and_without_torch():
     out = run_json("bench", "--T", "5", "--B", "2", "--D", "3", "--H", "4", "--repeat", "3",
                    "--dtype", "float64")
     assert out["seconds"] > 0 and out["repeat"] == 3 and out["sizes"] == {"T": 5, "B": 2, "D": 3, "H": 4}
+    assert out["gemm_floor"]["seconds"] > 0 and out["gemm_floor"]["gflop"] == out["gflop"]
     try:
         import torch  # noqa: F401
     except ImportError:
         assert "torch_seconds" not in out and "not installed" in out["torch_note"]
+        assert "torch_seconds" not in out["gemm_floor"]
     else:  # same weights, same process: the outputs agree to rounding
         assert out["torch_seconds"] > 0
+        floor = out["gemm_floor"]
+        assert floor["torch_seconds"] > 0
+        assert floor["floor_over_torch_lstm"] == pytest.approx(floor["seconds"] / out["torch_seconds"])
         assert out["ratio"] == pytest.approx(out["seconds"] / out["torch_seconds"])
         assert out["max_rel_diff_vs_torch"]["h"] < 1e-12 and out["max_rel_diff_vs_torch"]["W_h"] < 1e-12
     alone = run_json("bench", "--T", "3", "--B", "1", "--D", "1", "--H", "1", "--repeat", "1", "--no-torch",
                      "--threads", "1")
     assert "torch_seconds" not in alone and alone["threads"] == 1
+    bare = run_json("bench", "--T", "3", "--B", "1", "--D", "1", "--H", "1", "--repeat", "1", "--no-torch",
+                    "--no-gemm-floor")
+    assert "gemm_floor" not in bare
+
+
+@pytest.mark.parametrize("T,B,D,H", [(1, 1, 1, 1), (100, 32, 32, 128), (50, 16, 8, 32), (7, 3, 5, 2)])
+def test_gemm_floor_runs_exactly_the_lstm_flops(T, B, D, H):
+    flops = sum(2 * a[0] * a[1] * b[1] * n for a, b, n in gemm_shapes(T, B, D, H))
+    assert flops == lstm_flops(T, B, D, H)
+    assert all(a[1] == b[0] for a, b, _ in gemm_shapes(T, B, D, H))
 
 
 def test_run_and_seed_json():
