@@ -44,6 +44,18 @@ def is_cupy(xp: Any) -> bool:
     return array_api_compat.is_cupy_namespace(xp)
 
 
+def inplace_module(xp: Any) -> Any:
+    """NumPy or CuPy's own module for a namespace of either (both take ``out=`` arguments, the
+    array API does not), else None."""
+    if xp is np or array_api_compat.is_numpy_namespace(xp):
+        return np
+    if is_cupy(xp):
+        import cupy
+
+        return cupy
+    return None
+
+
 def cupy_status() -> tuple[bool, str]:
     """(usable, reason): whether CuPy imports and sees at least one GPU."""
     try:

@@ -201,14 +201,15 @@ class Tally:
     held_bytes: int = 0
     peak_bytes: int = 0
 
-    def mm(self, a: Any, b: Any, kind: str, out: Any = None) -> Any:
+    def mm(self, a: Any, b: Any, kind: str, out: Any = None, module: Any = np) -> Any:
+        """a @ b, counted; with ``out``, written there by ``module.matmul`` (NumPy or CuPy)."""
         (M, K), (K2, N) = a.shape, b.shape
         if K != K2:
             raise ValueError(f"product shapes do not match: {a.shape} @ {b.shape}")
         self.macs_by_kind[kind] += M * K * N
         self.products += 1
-        if out is not None:  # NumPy fast path only (the caller checked that xp is NumPy)
-            return np.matmul(a, b, out=out)
+        if out is not None:
+            return module.matmul(a, b, out=out)
         return a @ b
 
     def count(self, macs: int, kind: str = "other", products: int = 1) -> None:

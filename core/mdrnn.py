@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import Backend, namespace
+from core.backend import Backend, inplace_module, namespace
 from core.cost import ScheduleCost, Tally, diagonal_rows
 
 SCHEDULES = ("raster", "wavefront")
@@ -194,25 +194,29 @@ def _wavefront(params: MDRNNParams, x: Any, fast: bool = True) -> Forward:
 
     ``S[d + 1, i + 1]`` first holds the projected input of cell (i, d - i), and step d
     overwrites diagonal d with its states; row 0 and diagonal 0 stay zero (outside the grid).
-    ``fast=False`` takes the standard-only path on NumPy too (the tests compare the two).
+    On NumPy and CuPy each step runs in place (:func:`_wavefront_step_inplace`: five calls, no
+    allocation; on a GPU each call is a kernel launch, which is what a step costs at small
+    sizes); ``fast=False`` takes the standard-only path there too (the tests compare the two).
     """
     xp = namespace(x, params.W_in)
     B, Gr, Gc, _ = x.shape
     H = params.H
     tally = Tally("wavefront")
-    work = None
-    if xp is np and fast:  # project straight into the skewed buffer through a strided view
+    mod = inplace_module(xp) if fast else None
+    if mod is np:  # project straight into the skewed buffer through a strided view
         S = np.zeros((Gr + Gc, Gr + 1, B, H), dtype=x.dtype)  # (Gr + Gc, Gr + 1, B, H)
         tally.hold(S)
         _project(params, x, tally, out=skewed_view(S, Gr, Gc, pad=1))
-        work = np.empty((min(Gr, Gc) * B, H), dtype=S.dtype)  # per-step scratch, reused
-        tally.hold(work)
     else:
         P = _project(params, x, tally)  # (Gr, Gc, B, H)
         S = skew(P, pad=1)  # (Gr + Gc, Gr + 1, B, H)
         tally.hold(S)
         tally.release(P)
         del P
+    work = None
+    if mod is not None:
+        work = mod.empty((min(Gr, Gc) * B, H), dtype=S.dtype)  # per-step scratch, reused
+        tally.hold(work)
     W_Wt, W_Nt = params.W_W.T, params.W_N.T
     for d in range(Gr + Gc - 1):
         lo, hi = diagonal_rows(d, Gr, Gc)
@@ -220,12 +224,12 @@ def _wavefront(params: MDRNNParams, x: Any, fast: bool = True) -> Forward:
         nw = min(hi, d) - lo  # rows lo .. lo+nw-1 have j >= 1: a west neighbour in the grid
         n0 = max(lo, 1) - lo  # rows lo+n0 .. hi-1 have i >= 1: a north neighbour in the grid
         if work is not None:
-            _wavefront_step_numpy(S, d, lo, n, nw, n0, W_Wt, W_Nt, work, tally)
+            _wavefront_step_inplace(mod, S, d, lo, n, nw, n0, W_Wt, W_Nt, work, tally)
         else:
             _wavefront_step(S, d, lo, n, nw, n0, W_Wt, W_Nt, tally)
         tally.step()
     # On NumPy h is a strided view into S (no copy; S stays alive with it).
-    h = skewed_view(S, Gr, Gc, pad=1) if work is not None else unskew(S, Gr, Gc, pad=1)  # (Gr, Gc, B, H)
+    h = skewed_view(S, Gr, Gc, pad=1) if mod is np else unskew(S, Gr, Gc, pad=1)  # (Gr, Gc, B, H)
     return Forward(xp.permute_dims(h, (2, 0, 1, 3)), tally.result())
 
 
@@ -271,21 +275,21 @@ def _wavefront_step_backward(A: Any, Gk: Any, Hs: Any, d: int, lo: int, n: int, 
     A[d, lo:lo + n, ...] = g * (1 - hd * hd)
 
 
-def _wavefront_step_numpy(S: np.ndarray, d: int, lo: int, n: int, nw: int, n0: int, W_Wt: np.ndarray,
-                          W_Nt: np.ndarray, work: np.ndarray, tally: Tally) -> None:
-    """One diagonal in place with NumPy's ``out=`` arguments: no allocation per step. Same
-    arithmetic as the standard path (tested against it)."""
+def _wavefront_step_inplace(mod: Any, S: Any, d: int, lo: int, n: int, nw: int, n0: int, W_Wt: Any,
+                            W_Nt: Any, work: Any, tally: Tally) -> None:
+    """One diagonal in place with the ``out=`` arguments of ``mod`` (NumPy or CuPy): no
+    allocation per step. Same arithmetic as the standard path (tested against it)."""
     B, H = S.shape[2], S.shape[3]
     a = S[d + 1, lo + 1:lo + 1 + n].reshape(n * B, H)  # (n B, H), a view: inputs, then h
     if nw > 0:
         t = work[:nw * B]
-        tally.mm(S[d, lo + 1:lo + 1 + nw].reshape(nw * B, H), W_Wt, "recurrent", out=t)
-        np.add(a[:nw * B], t, out=a[:nw * B])
+        tally.mm(S[d, lo + 1:lo + 1 + nw].reshape(nw * B, H), W_Wt, "recurrent", out=t, module=mod)
+        mod.add(a[:nw * B], t, out=a[:nw * B])
     if n0 < n:
         t = work[:(n - n0) * B]
-        tally.mm(S[d, lo + n0:lo + n].reshape((n - n0) * B, H), W_Nt, "recurrent", out=t)
-        np.add(a[n0 * B:], t, out=a[n0 * B:])
-    np.tanh(a, out=a)
+        tally.mm(S[d, lo + n0:lo + n].reshape((n - n0) * B, H), W_Nt, "recurrent", out=t, module=mod)
+        mod.add(a[n0 * B:], t, out=a[n0 * B:])
+    mod.tanh(a, out=a)
 
 
 # --------------------------------------------------------------------------- backward

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core import cost, mdrnn
-from core.backend import Backend, describe_device, dtype_of, synchronize, to_numpy
+from core.backend import Backend, describe_device, dtype_of, inplace_module, synchronize, to_numpy
 from core.config import Config, param
 from core.limits import ConfigError, ProgressFn, no_progress, require_finite, require_memory
 
@@ -138,13 +138,14 @@ def fused_baseline(backend: Backend, M: int, K: int, N: int, dtype: str, seed: i
     Z = backend.randn((M, K), seed, dtype, 0.3)
     W = backend.randn((K, N), seed + 1, dtype, 0.3)
     b = backend.randn((N,), seed + 2, dtype, 0.1)
-    if xp is np:  # the strictest baseline: no allocation at all, everything in place
-        out = np.empty((M, N), dtype=Z.dtype)
+    mod = inplace_module(xp)
+    if mod is not None:  # NumPy, CuPy: the strictest baseline, no allocation at all, everything in place
+        out = mod.empty((M, N), dtype=Z.dtype)
 
         def fused() -> Any:
-            np.matmul(Z, W, out=out)
-            np.add(out, b, out=out)
-            return np.tanh(out, out=out)
+            mod.matmul(Z, W, out=out)
+            mod.add(out, b, out=out)
+            return mod.tanh(out, out=out)
 
         return fused
     return lambda: xp.tanh(Z @ W + b)

@@ -32,6 +32,19 @@ def test_numpy_arrays_get_plain_numpy():
     assert bk.namespace(np.zeros(2), np.ones(1)) is np
 
 
+def test_inplace_module_is_numpy_or_cupy_itself(backend):
+    """The module whose functions take out= (NumPy's or CuPy's own), and none for the array API."""
+    mod = bk.inplace_module(bk.namespace(backend.asarray(np.eye(2), "float64")))
+    if backend.name == "array_api_strict":
+        assert mod is None
+        return
+    assert mod.__name__ == backend.name
+    a = backend.asarray(np.eye(2), "float64")
+    out = mod.empty((2, 2), dtype=a.dtype)
+    assert mod.matmul(a, a + 1, out=out) is out
+    np.testing.assert_array_equal(bk.to_numpy(out), [[2.0, 1.0], [1.0, 2.0]])
+
+
 def test_randn_gives_the_same_numbers_on_every_backend(backend):
     ref = np.random.default_rng(7).standard_normal((2, 5)) * 0.5
     got = bk.to_numpy(backend.randn((2, 5), seed=7, scale=0.5))
