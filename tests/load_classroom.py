@@ -56,14 +56,14 @@ async def student(context, base: str, index: int, timeout_ms: float) -> dict:
             try:
                 await page.goto(url)
                 await _wait_rendered(page, timeout_ms)
-                opened.append(time.perf_counter() - t0)
+                opened.append((spec.url_path, time.perf_counter() - t0))
                 t0 = time.perf_counter()
                 await page.click('[data-testid="stSidebar"] [data-testid="stNumberInputStepUp"]')
                 await page.wait_for_function(
                     "v => new URLSearchParams(location.search).get('seed') === v",
                     arg=str(101 + index), timeout=timeout_ms)
                 await _wait_rendered(page, timeout_ms)
-                moved.append(time.perf_counter() - t0)
+                moved.append((spec.url_path, time.perf_counter() - t0))
                 if await page.query_selector(EXCEPTION):
                     errors.append(f"{spec.url_path}: exception shown")
             except Exception as exc:  # a timeout or a crash counts as an error for this session
@@ -91,8 +91,13 @@ async def classroom(base: str, sessions: int, browsers: int, timeout_ms: float, 
         server_cpu = harness.cpu_seconds(harness.SERVER_PIDS[-1]) - cpu0
         for b in pool:
             await b.close()
-    opened = [t for r in results for t in r["opened"]]
-    moved = [t for r in results for t in r["moved"]]
+    by_page = {p.url_path: {"open": [], "move": []} for p in PAGES}
+    for r in results:
+        for kind in ("open", "move"):
+            for path, t in r["opened" if kind == "open" else "moved"]:
+                by_page[path][kind].append(t)
+    opened = [t for times in by_page.values() for t in times["open"]]
+    moved = [t for times in by_page.values() for t in times["move"]]
     failed = [r["errors"] for r in results if r["errors"]]
     return {
         "sessions": sessions,
@@ -103,6 +108,10 @@ async def classroom(base: str, sessions: int, browsers: int, timeout_ms: float, 
         "chart_after_move_s": {"median": statistics.median(moved) if moved else None,
                                "p95": percentile(moved, 95) if moved else None,
                                "count": len(moved)},
+        # per page: the median time until its main chart rendered, after opening it (a whole page
+        # load: the browser fetches and starts the app's frontend too) and after moving a control
+        "by_page_median_s": {path: {k: statistics.median(v) if v else None for k, v in times.items()}
+                             for path, times in by_page.items()},
         "sessions_with_errors": len(failed),
         "errors": [e for errs in failed for e in errs][:20],
         "wall_seconds": wall,
@@ -143,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("chart_after_open_s", "chart_after_move_s"):
             r = report[key]
             print(f"{key}: median {r['median']:.2f} s, p95 {r['p95']:.2f} s over {r['count']} loads")
+        for path, m in report["by_page_median_s"].items():
+            fmt = lambda v: "-" if v is None else f"{v:.2f} s"  # noqa: E731
+            print(f"  {path or 'home'}: open {fmt(m['open'])}, move {fmt(m['move'])} (medians)")
         print(f"sessions with errors: {report['sessions_with_errors']} of {report['sessions']}")
         print(f"wall time: {report['wall_seconds']:.1f} s; the server used {report['server_cpu_seconds']:.1f} "
               f"CPU-s ({report['server_cpu_per_render_s']:.2f} per render) on {report['machine_cores']} cores")

@@ -106,3 +106,7 @@ def test_the_load_script_runs_a_small_classroom_without_errors():
     assert out.returncode == 0 and report["sessions_with_errors"] == 0, report["errors"]
     assert report["chart_after_open_s"]["count"] == 3 * len(PAGES)
     assert report["chart_after_move_s"]["count"] == 3 * len(PAGES)
+    by_page = report["by_page_median_s"]
+    assert list(by_page) == [p.url_path for p in PAGES]
+    assert all(m["open"] > 0 and m["move"] > 0 for m in by_page.values())
+    assert min(m["open"] for m in by_page.values()) <= report["chart_after_open_s"]["median"]
