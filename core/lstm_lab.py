@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import Backend, select_backend, synchronize, to_numpy
+from core.backend import Backend, inplace_module, select_backend, synchronize, to_numpy
 from core.config import Config, param
 from core.limits import TIME_BUDGET_SECONDS, ConfigError, ProgressFn, no_progress, require_memory
 from core.lstm import GATES, LOSSES, LSTMParams, gate, loss, lstm_backward, lstm_forward, lstm_jvp
@@ -347,9 +347,9 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
     torch_run, note = _torch_runner(pr, dL_dh, backend) if cfg.torch else (None, "not asked for")
     runners = {"ours": ours} | ({"torch": torch_run[0]} if torch_run else {})
     if cfg.gemm_floor:  # the products alone, on each library's own matrix product
-        in_place = backend.name in ("numpy", "cupy")
+        mod = inplace_module(xp)  # NumPy's or CuPy's own matmul writes into out; the array API's cannot
         runners["gemms"] = _gemm_runner(cfg, seed, lambda a: backend.asarray(a, cfg.dtype),
-                                        (lambda a, b, out: xp.matmul(a, b, out=out)) if in_place
+                                        (lambda a, b, out: mod.matmul(a, b, out=out)) if mod is not None
                                         else (lambda a, b, out: a @ b))
         if torch_run:
             runners["torch_gemms"] = torch_run[2](cfg, seed)

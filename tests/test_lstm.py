@@ -25,8 +25,10 @@ from core.lstm import (
     lstm_step_backward,
 )
 from core.lstm_lab import (
+    BenchConfig,
     GradcheckConfig,
     LSTMConfig,
+    bench,
     direction_check,
     gradcheck,
     lstm_bytes,
@@ -224,6 +226,12 @@ def test_cost_formulas():
     assert lstm_flops(1, 1, 1, 1) == 3 * 2 * 2 * 4
     assert lstm_flops(100, 32, 32, 128) == 3 * 2 * 100 * 32 * 160 * 512
     assert lstm_bytes(10, 2, 3, 4, 8) > 8 * 10 * 2 * (3 + 4 * 4)  # at least x and the gates
+
+
+def test_bench_and_its_product_floor_run_on_every_backend(backend):
+    out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype="float64", repeat=2, torch=False), backend)
+    assert out["backend"] == backend.name and out["seconds"] > 0
+    assert out["gemm_floor"]["seconds"] > 0 and "torch_seconds" not in out["gemm_floor"]
 
 
 def test_simulate_summary_shapes_and_physics():
