@@ -18,6 +18,8 @@ not arithmetic. So:
   every per-step result is written with ``out=``. Work without a recurrence stays inside the
   sweep where its operands are still in cache: done for all steps at once afterwards it ran on
   strided views of arrays larger than the cache, and measured slower at both benchmark sizes.
+  So did a batch-major layout (blocks (B, 4H) per step, strided gate slices), although it lets
+  the weight GEMM read its operands without a copy.
 """
 
 from __future__ import annotations
