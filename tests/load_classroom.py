@@ -70,7 +70,7 @@ async def student(context, base: str, index: int, timeout_ms: float) -> dict:
                 errors.append(f"{spec.url_path}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
     finally:
         await page.close()
-    return {"opened": opened, "moved": moved, "errors": errors}
+    return {"open": opened, "move": moved, "errors": errors}
 
 
 async def classroom(base: str, sessions: int, browsers: int, timeout_ms: float, nice: int = 0) -> dict:
@@ -94,7 +94,7 @@ async def classroom(base: str, sessions: int, browsers: int, timeout_ms: float, 
     by_page = {p.url_path: {"open": [], "move": []} for p in PAGES}
     for r in results:
         for kind in ("open", "move"):
-            for path, t in r["opened" if kind == "open" else "moved"]:
+            for path, t in r[kind]:
                 by_page[path][kind].append(t)
     opened = [t for times in by_page.values() for t in times["open"]]
     moved = [t for times in by_page.values() for t in times["move"]]
