@@ -18,6 +18,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120)
 
 
+def assert_one_line_error(out: subprocess.CompletedProcess, text: str = "") -> None:
+    """Exit status 2 and exactly one line on stderr, "error: ..." containing ``text``; no traceback."""
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and text in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_help_lists_every_topic():
     out = run_cli("--help")
     assert out.returncode == 0
@@ -58,18 +66,12 @@ def test_info_text_output():
 @pytest.mark.skipif(cupy_status()[0], reason="a GPU is usable here")
 def test_cupy_without_gpu_exits_2_with_one_line():
     out = run_cli("info", "--backend", "cupy")
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: backend 'cupy' is unavailable")
-    assert "Traceback" not in out.stderr and out.stdout == ""
+    assert_one_line_error(out, "error: backend 'cupy' is unavailable")
+    assert out.stdout == ""
 
 
 @pytest.mark.parametrize("args", [
     ["no-such-topic"], ["info", "--seed", "many"], ["info", "--seed", "-1"], ["info", "--backend", "tpu"], [],
 ])
 def test_bad_arguments_exit_2_with_one_line(args):
-    out = run_cli(*args)
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:"), out.stderr
-    assert "Traceback" not in out.stderr
+    assert_one_line_error(run_cli(*args))

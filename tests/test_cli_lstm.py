@@ -8,7 +8,7 @@ import pytest
 
 from core.backend import cupy_status
 from core.lstm_lab import gemm_shapes, lstm_flops
-from tests.test_cli import run_cli
+from tests.test_cli import assert_one_line_error, run_cli
 
 
 def run_json(*args: str) -> dict:
@@ -87,11 +87,7 @@ def test_run_and_seed_json():
     (["bench", "--T", "5000", "--B", "2048", "--H", "4096"], "memory budget"),
 ])
 def test_bad_input_is_one_line_and_status_2(args, text):
-    out = run_cli("lstm", *args, "--quiet")
-    assert out.returncode == 2, out.stderr
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and text in lines[0], out.stderr
-    assert "Traceback" not in out.stderr
+    assert_one_line_error(run_cli("lstm", *args, "--quiet"), text)
 
 
 @pytest.mark.skipif(cupy_status()[0], reason="a GPU is usable here")

@@ -10,7 +10,7 @@ import pytest
 
 from core.backend import cupy_status
 from core.cli import main
-from tests.test_cli import run_cli
+from tests.test_cli import assert_one_line_error, run_cli
 
 
 def run(capsys, *args):
@@ -66,9 +66,7 @@ def test_grad_check_json(capsys):
 ])
 def test_bad_input_exits_2_with_one_line(args, message):
     out = run_cli("mdrnn", "cost", *args)
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], out.stderr
+    assert_one_line_error(out, message)
     assert out.stdout == ""
 
 

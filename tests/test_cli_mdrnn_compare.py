@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_cli import run_cli
+from tests.test_cli import assert_one_line_error, run_cli
 
 
 def test_sensitivity_json():
@@ -41,8 +41,4 @@ def test_warp_test_json():
     (["warp-test", "--no-mdrnn", "--no-mdlstm", "--no-conv"], "at least one model"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message):
-    out = run_cli("mdrnn", *args)
-    assert out.returncode == 2
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], out.stderr
-    assert "Traceback" not in out.stderr
+    assert_one_line_error(run_cli("mdrnn", *args), message)

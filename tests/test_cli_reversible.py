@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.test_cli import run_cli
+from tests.test_cli import assert_one_line_error, run_cli
 
 
 def _json(*args):
@@ -55,8 +55,4 @@ def test_bench_prints_a_ratio():
     (["bench", "--repeat", "0"], "--repeat 0 is out of range"),
 ])
 def test_bad_input_is_one_line_with_status_2(args, message):
-    out = run_cli("reversible", *args, "--quiet")
-    assert out.returncode == 2, out.stdout
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], out.stderr
-    assert "Traceback" not in out.stderr
+    assert_one_line_error(run_cli("reversible", *args, "--quiet"), message)
