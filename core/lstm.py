@@ -15,8 +15,10 @@ The backward pass is the seed's eqs (1)-(9) with their corrections (see ``core/l
 for the seed as written): h_bar(t) carries the loss's own term dL/dh(t) as well as the four gate
 terms of eq (1), and tanh'(z) = 1 - tanh(z)^2 (eq (7) writes tan).
 
-On NumPy the batched passes run on ``core/lstm_fast.py`` (in place, fewer calls per step);
-everywhere else (CuPy, array-api-strict) on the standard path below, which the tests hold it to.
+On NumPy the batched passes run on ``core/lstm_fast.py`` (in place, fewer calls per step), or for
+float32 on ``core/lstm_jit.py`` (compiled with Numba, one fused loop per step) where Numba is
+installed; everywhere else (CuPy, array-api-strict) on the standard path below, which the tests
+hold them to.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ class LSTMCache:
     c: Any  # (T+1, B, H): c[0] = c(0)
     gates: Any  # (T, B, 4H): gate activations [i f o g] of steps 1..T
     tanh_c: Any  # (T, B, H): tanh(c(t))
-    xh: Any = None  # NumPy path only: (D+H+1, T+1, B), columns [x(t); h(t-1); 1]
-    u2: Any = None  # NumPy path only: (T, 4H, B), [4σ'(z_i); 4σ'(z_f); 4σ'(z_o); tanh'(z_g)]
+    xh: Any = None  # NumPy paths only: [x(t); h(t-1); 1] per step, in the path's own layout
+    u2: Any = None  # NumPy paths only: [4σ'(z_i); 4σ'(z_f); 4σ'(z_o); tanh'(z_g)] per step, likewise
+    path: str = "standard"  # which sweep made it: "standard", "numpy" (lstm_fast) or "jit" (lstm_jit)
 
 
 @dataclass(frozen=True)
@@ -154,17 +157,22 @@ def check_shapes(p: LSTMParams, x: Any, h0: Any, c0: Any) -> tuple[int, int, int
     return T, B, D, p.H
 
 
-def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True) -> tuple[Any, LSTMCache]:
+def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
+                 jit: bool = True) -> tuple[Any, LSTMCache]:
     """Run the sequence: h(1..T) as (T, B, H), and the cache for :func:`lstm_backward`.
 
-    ``fast`` takes the in-place NumPy sweep when the arrays are NumPy arrays.
+    ``fast`` takes a NumPy sweep when the arrays are NumPy arrays: the compiled one for float32
+    where Numba is available and ``jit`` is true, else the in-place NumPy one.
     """
     T, B, D, H = check_shapes(p, x, h0, c0)
     xp = namespace(x, h0, c0, p.W_x, p.W_h, p.b)
     if fast and xp is np:
-        from core import lstm_fast
+        from core import lstm_fast, lstm_jit
 
-        cache = LSTMCache(**lstm_fast.forward(p.W_x, p.W_h, p.b, x, h0, c0))
+        if jit and x.dtype == np.float32 and lstm_jit.available():
+            cache = LSTMCache(**lstm_jit.forward(p.W_x, p.W_h, p.b, x, h0, c0))
+        else:
+            cache = LSTMCache(**lstm_fast.forward(p.W_x, p.W_h, p.b, x, h0, c0), path="numpy")
         return cache.h[1:, ...], cache
     zx = xp.reshape(xp.reshape(x, (T * B, D)) @ p.W_x + p.b, (T, B, 4 * H))  # one GEMM for all steps
     hs, cs, gs, ts = [h0], [c0], [], []
@@ -185,7 +193,11 @@ def lstm_backward(p: LSTMParams, cache: LSTMCache, dL_dh: Any) -> LSTMGrads:
     H = p.H
     if tuple(dL_dh.shape) != (T, B, H):
         raise ConfigError(f"dL/dh must have shape (T, B, H) = ({T}, {B}, {H}); got {tuple(dL_dh.shape)}")
-    if cache.xh is not None:
+    if cache.path == "jit":
+        from core import lstm_jit
+
+        return LSTMGrads(**lstm_jit.backward(p.W_x, p.W_h, cache, dL_dh))
+    if cache.path == "numpy":
         from core import lstm_fast
 
         return LSTMGrads(**lstm_fast.backward(p.W_x, p.W_h, p.b, cache, dL_dh))

@@ -368,8 +368,8 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
     med = {k: float(np.median(v)) for k, v in times.items()}
     out = {"seconds": med["ours"], "best_seconds": min(times["ours"]), "repeat": cfg.repeat,
            "sizes": {"T": cfg.T, "B": cfg.B, "D": cfg.D, "H": cfg.H}, "dtype": cfg.dtype,
-           "backend": backend.name, "gflop": lstm_flops(cfg.T, cfg.B, cfg.D, cfg.H) / 1e9,
-           "torch_note": note}
+           "backend": backend.name, "path": lstm_forward(pr.p, pr.x, pr.h0, pr.c0)[1].path,
+           "gflop": lstm_flops(cfg.T, cfg.B, cfg.D, cfg.H) / 1e9, "torch_note": note}
     if "gemms" in med:
         out["gemm_floor"] = {"seconds": med["gemms"], "gflop": out["gflop"], "note": (
             "the matrix products alone (recurrent ones per step forward and backward, input projection, "

@@ -20,6 +20,18 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
+@pytest.fixture(scope="session")
+def jit_available():
+    """Whether the compiled float32 LSTM sweeps run here. requirements.txt installs Numba, so in
+    CI their absence is a failure, not a skip."""
+    from core import lstm_jit
+
+    ok = lstm_jit.available()
+    if not ok and IN_CI:
+        pytest.fail(f"the compiled LSTM sweeps must run in CI: {lstm_jit.unavailable_reason()}")
+    return ok
+
+
 @pytest.fixture(params=["numpy", "array_api_strict", pytest.param("cupy", marks=pytest.mark.gpu)])
 def backend(request):
     """Each array backend in turn: NumPy, array-api-strict (standard only), CuPy (GPU)."""

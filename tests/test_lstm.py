@@ -1,4 +1,4 @@
-"""core/lstm.py and core/lstm_fast.py: the hand BPTT against finite differences, tangents, a
+"""core/lstm.py, core/lstm_fast.py and core/lstm_jit.py: the hand BPTT against finite differences, tangents, a
 step-by-step run, and each other; losses; bad input. (The seed's equations: test_lstm_seed.py.)"""
 
 from __future__ import annotations
@@ -124,11 +124,15 @@ def test_tangent_matches_finite_differences_of_h():
 
 @pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (6, 3, 4, 5), (9, 1, 2, 7), (4, 5, 1, 1),
                                    (3, 32, 2, 32), (2, 8, 3, 130)])  # the last two: B * 4H >= WIDE_STEP
-@pytest.mark.parametrize("dtype,tol", [("float64", 1e-13), ("float32", 3e-5)])
-def test_numpy_sweep_equals_standard_path(sizes, dtype, tol):
+@pytest.mark.parametrize("dtype,tol,path", [("float64", 1e-13, "numpy"), ("float32", 3e-5, "numpy"),
+                                            ("float32", 3e-5, "jit")])
+def test_numpy_sweep_equals_standard_path(sizes, dtype, tol, path, jit_available):
+    if path == "jit" and not jit_available:
+        pytest.skip("Numba is not available here")
     pr = make_problem(NUMPY, *sizes, seed=4, dtype=dtype, random_state=True)
-    h_fast, cache_fast = lstm_forward(pr.p, pr.x, pr.h0, pr.c0)
+    h_fast, cache_fast = lstm_forward(pr.p, pr.x, pr.h0, pr.c0, jit=path == "jit")
     h_std, cache_std = lstm_forward(pr.p, pr.x, pr.h0, pr.c0, fast=False)
+    assert cache_fast.path == path and cache_std.path == "standard"
     assert cache_fast.xh is not None and cache_std.xh is None
     np.testing.assert_allclose(h_fast, h_std, atol=tol, rtol=0)
     for f in ("h", "c", "gates", "tanh_c"):

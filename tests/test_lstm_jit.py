@@ -1,0 +1,100 @@
+"""core/lstm_jit.py: the compiled float32 sweeps, their tanh, and the fallback without Numba.
+(That they equal the standard path: test_lstm.py::test_numpy_sweep_equals_standard_path.)"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import lstm_jit
+from core.backend import select_backend
+from core.lstm import loss, lstm_backward, lstm_forward
+from core.lstm_lab import BenchConfig, bench, make_problem
+
+NUMPY = select_backend("numpy")
+
+
+@pytest.fixture
+def jit(jit_available):
+    if not jit_available:
+        pytest.skip(f"Numba is not available here: {lstm_jit.unavailable_reason()}")
+
+
+def test_tanh32_is_within_a_few_float32_units_of_tanh_everywhere(jit):
+    x = np.linspace(-12.0, 12.0, 4_000_001, dtype=np.float32)
+    x = np.concatenate([x, np.float32(2.0) ** -np.arange(1, 140, dtype=np.float32)])  # down to subnormals
+    y, ref = lstm_jit.tanh32(x), np.tanh(x.astype(np.float64))
+    err = np.abs(y - ref)
+    # rounded once from float64: half a float32 unit of the result, plus the fit's 6e-9
+    excess = err - (0.5 * np.spacing(np.abs(y)) + 1e-8)
+    assert excess.max() <= 0, f"error {err[excess.argmax()]:.3g} at x = {x[excess.argmax()]}"
+    assert err.max() <= 1.0001 * np.abs(np.tanh(x) - ref).max()  # no worse than NumPy's float32 tanh
+    small = (np.abs(x) < 1e-3) & (x != 0)  # near 0, tanh x ~ x: relative error is what counts there
+    assert np.max(err[small] / np.abs(ref[small])) <= np.finfo(np.float32).eps
+    assert np.abs(y).max() == 1.0 and np.all(y[np.abs(x) >= lstm_jit.TANH_CLIP] == np.sign(x[np.abs(x) >= 9]))
+    np.testing.assert_array_equal(lstm_jit.tanh32(-x), -y)  # odd, exactly
+    assert np.all(np.diff(lstm_jit.tanh32(np.linspace(-12, 12, 200_001, dtype=np.float32))) >= 0)  # monotone
+
+
+def test_tanh32_passes_nan_and_saturates_at_infinity(jit):
+    y = lstm_jit.tanh32(np.array([np.nan, np.inf, -np.inf, 0.0, -0.0], dtype=np.float32))
+    assert np.isnan(y[0]) and y[1] == 1.0 and y[2] == -1.0
+    assert y[3] == 0.0 and np.signbit(y[4])
+
+
+def test_the_tanh_coefficients_are_what_the_fit_gives():
+    p, q, err = lstm_jit.fit_tanh()
+    np.testing.assert_allclose(p, lstm_jit.TANH_P, rtol=1e-6)
+    np.testing.assert_allclose(q, lstm_jit.TANH_Q, rtol=1e-6)
+    assert err < 1e-8  # the float64 fit is far better than float32 can hold
+
+
+def test_float32_takes_the_compiled_sweep_and_float64_does_not(jit):
+    for dtype, path in (("float32", "jit"), ("float64", "numpy")):
+        pr = make_problem(NUMPY, 3, 2, 4, 5, seed=1, dtype=dtype)
+        _, cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0)
+        assert cache.path == path
+    pr = make_problem(NUMPY, 3, 2, 4, 5, seed=1, dtype="float32")
+    assert lstm_forward(pr.p, pr.x, pr.h0, pr.c0, jit=False)[1].path == "numpy"
+
+
+def test_without_numba_float32_runs_on_the_numpy_sweep(monkeypatch):
+    monkeypatch.setattr(lstm_jit, "available", lambda: False)
+    pr = make_problem(NUMPY, 4, 3, 2, 5, seed=2, dtype="float32", random_state=True)
+    h, cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0)
+    assert cache.path == "numpy"
+    g = lstm_backward(pr.p, cache, loss("sequence", h, pr.y)[1])
+    assert g.W_h.dtype == np.float32 and np.all(np.isfinite(g.W_h))
+
+
+def test_a_nan_input_gives_nan_states_not_numbers(jit):
+    pr = make_problem(NUMPY, 5, 2, 3, 4, seed=3, dtype="float32")
+    x = pr.x.copy()
+    x[2, 1, 0] = np.nan
+    h, cache = lstm_forward(pr.p, x, pr.h0, pr.c0)
+    assert cache.path == "jit"
+    assert np.all(np.isnan(h[2:, 1])) and np.all(np.isfinite(h[:2])) and np.all(np.isfinite(h[:, 0]))
+    g = lstm_backward(pr.p, cache, np.ones_like(h))
+    assert np.isnan(g.W_h).any()
+
+
+def test_kernels_that_fail_to_compile_fall_back_with_a_reason(monkeypatch):
+    def broken():
+        raise ImportError("No module named 'numba'")
+
+    monkeypatch.setattr(lstm_jit, "_build", broken)
+    lstm_jit._kernels.cache_clear()
+    try:
+        assert not lstm_jit.available()
+        assert lstm_jit.unavailable_reason() == "ImportError: No module named 'numba'"
+        with pytest.raises(RuntimeError, match="not available here"):
+            lstm_jit.tanh32(np.zeros(3, dtype=np.float32))
+    finally:
+        lstm_jit._kernels.cache_clear()
+
+
+def test_bench_says_which_sweep_it_timed(jit):
+    out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype="float32", repeat=2, torch=False, gemm_floor=False), NUMPY)
+    assert out["path"] == "jit"
+    out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype="float64", repeat=2, torch=False, gemm_floor=False), NUMPY)
+    assert out["path"] == "numpy"
