@@ -23,6 +23,7 @@ or when compiling fails, :func:`available` is False and the callers use ``core/l
 from __future__ import annotations
 
 import functools
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -149,8 +150,8 @@ def _kernels() -> tuple[dict[str, Any] | None, str]:
         k = _build()
         rng = np.random.default_rng(0)
         a = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
-        fields = forward(a(2, 4), a(1, 4), a(4), a(2, 1, 2), a(1, 1), a(1, 1), kernels=k)
-        backward(a(2, 4), a(1, 4), fields, a(2, 1, 1), kernels=k)
+        cache = SimpleNamespace(**forward(a(2, 4), a(1, 4), a(4), a(2, 1, 2), a(1, 1), a(1, 1), kernels=k))
+        backward(a(2, 4), a(1, 4), cache, a(2, 1, 1), kernels=k)
         return k, ""
     except Exception as exc:  # ImportError, or Numba failing to compile on this platform
         return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
@@ -206,10 +207,8 @@ def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: 
 
 def backward(W_x: np.ndarray, W_h: np.ndarray, cache: Any, dL_dh: np.ndarray, *,
              kernels: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Fields of an :class:`~core.lstm.LSTMGrads` from a cache of :func:`forward` (a dict or
-    an LSTMCache)."""
+    """Fields of an :class:`~core.lstm.LSTMGrads` from the LSTMCache of :func:`forward`."""
     k = kernels or _require()
-    get = cache.get if isinstance(cache, dict) else lambda name: getattr(cache, name)
     f32 = np.float32
     T, B, H = dL_dh.shape
     D = W_x.shape[0]
@@ -223,9 +222,9 @@ def backward(W_x: np.ndarray, W_h: np.ndarray, cache: Any, dL_dh: np.ndarray, *,
     h_bar, c_bar = np.empty((T, B, H), dtype=f32), np.empty((T, B, H), dtype=f32)
     gates_bar = np.empty((T, B, 4 * H), dtype=f32)
     cn = np.zeros((B, H), dtype=f32)
-    k["backward"](Wt, get("gates"), get("u2"), get("c"), get("tanh_c"), dl, z4, r, h_bar, c_bar, gates_bar, cn)
+    k["backward"](Wt, cache.gates, cache.u2, cache.c, cache.tanh_c, dl, z4, r, h_bar, c_bar, gates_bar, cn)
     K = D + H + 1
-    dW = get("xh")[:T].reshape(T * B, K).T @ z4.reshape(T * B, 4 * H)  # (K, 4H): rows [W_x; W_h; b]
+    dW = cache.xh[:T].reshape(T * B, K).T @ z4.reshape(T * B, 4 * H)  # (K, 4H): rows [W_x; W_h; b]
     dW *= quarter
     return dict(W_x=dW[:D], W_h=dW[D:D + H], b=dW[D + H], x=r[:T, :, :D], h0=r[0, :, D:].copy(),
                 c0=cn, h_bar=h_bar, c_bar=c_bar, gates_bar=gates_bar)
