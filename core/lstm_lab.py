@@ -318,6 +318,11 @@ def bench(cfg: BenchConfig, backend: Backend, seed: int = 0, progress: ProgressF
         return _bench(cfg, backend, seed, progress)
     from threadpoolctl import threadpool_limits  # ships with scikit-learn
 
+    if backend.name == "numpy" and cfg.dtype == "float32":
+        from core import lstm_jit
+
+        lstm_jit.available()  # loads Numba and the BLAS it calls now, so that the limit covers it too
+
     torch_threads = None
     if cfg.torch:
         try:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -98,3 +100,30 @@ def test_bench_says_which_sweep_it_timed(jit):
     assert out["path"] == "jit"
     out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype="float64", repeat=2, torch=False, gemm_floor=False), NUMPY)
     assert out["path"] == "numpy"
+
+
+def test_the_sweeps_hold_every_blas_to_one_thread(jit):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    before = blas_threads()
+    with lstm_jit._kernels()[0]["one_thread"]():
+        assert blas_threads() and set(blas_threads()) == {1}
+    assert blas_threads() == before
+
+
+def test_a_bench_thread_limit_covers_the_blas_the_sweeps_call(jit, monkeypatch):
+    k = lstm_jit._kernels()[0]
+    real, seen = k["one_thread"], []
+
+    def recorded():
+        seen.append(real())
+        return seen[-1]
+
+    monkeypatch.setitem(k, "one_thread", recorded)
+    cfg = BenchConfig(T=3, B=2, D=2, H=3, dtype="float32", repeat=1, torch=False, gemm_floor=False, threads=1)
+    assert bench(cfg, NUMPY)["path"] == "jit"
+    # every BLAS already on one thread: the sweeps had nothing to set and restore
+    assert seen and all(isinstance(c, contextlib.nullcontext) for c in seen)
