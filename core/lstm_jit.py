@@ -9,7 +9,7 @@ overhead, which at lecture sizes costs more than the arithmetic. Here it is one 
 step over the (B, 4H) gate block, forward and backward, with the matrix products on BLAS through
 Numba's ``np.dot``. The backward takes σ' = σ (1 - σ) and tanh' = 1 - tanh² from the stored gate
 activations, so the forward keeps no derivative array (its page faults cost more than the
-arithmetic: at the large benchmark size about 2 µs for each fresh 4 KiB page here).
+arithmetic: at the large benchmark size about 2.5 µs for each fresh 4 KiB page here).
 
 tanh: Numba compiles ``math.tanh`` to a scalar library call per element, about seven times slower
 than NumPy's vectorised one, so the loops use :func:`tanh32`, a rational function x P(x²) / Q(x²)
