@@ -187,7 +187,7 @@ def unavailable_reason() -> str:
 
 
 def tanh32(x: np.ndarray) -> np.ndarray:
-    """The kernels' tanh applied to a float32 array (for tests and for the page's accuracy note)."""
+    """The kernels' tanh applied to a float32 array, for checking it against np.tanh."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     out = np.empty_like(x)
     _require()["tanh32"](x.reshape(-1), out.reshape(-1))
