@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 ADDRESS ?= localhost
 PORT    ?= 8501
 
-.PHONY: run test lint gpu bench clean
+.PHONY: run test lint gpu mkl bench clean
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(BIN)/.runtime: requirements.txt
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
+$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt requirements-mkl.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -32,6 +32,9 @@ lint: $(BIN)/.dev
 
 gpu: $(BIN)/.runtime
 	$(BIN)/python -m pip install --quiet -r requirements-gpu.txt
+
+mkl: $(BIN)/.runtime
+	$(BIN)/python -m pip install --quiet -r requirements-mkl.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

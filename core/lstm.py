@@ -23,7 +23,8 @@ hold them to.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ from core.limits import ConfigError
 
 GATES = ("i", "f", "o", "g")  # column blocks of the 4H axis: sigmoid on i, f, o; tanh on g
 LOSSES = ("sequence", "last")  # squared error at every step / at the last step only
+BLAS_CHOICES = ("auto", "mkl", "default")  # where the compiled float32 sweeps take their matrix products
 
 
 def gate(a: Any, name: str) -> Any:
@@ -69,6 +71,7 @@ class LSTMCache:
     xh: Any = None  # NumPy paths only: [x(t); h(t-1); 1] per step, in the path's own layout
     u2: Any = None  # NumPy paths only: [4σ'(z_i); 4σ'(z_f); 4σ'(z_o); tanh'(z_g)] per step, likewise
     path: str = "standard"  # which sweep made it: "standard", "numpy" (lstm_fast) or "jit" (lstm_jit)
+    blas: str = ""  # "mkl" where the jit sweeps took their products from oneMKL (core/mkl.py)
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,26 @@ class LSTMGrads:
     c0: Any  # (B, H)
     h_bar: Any  # (T, B, H): complete adjoint of h(t): dL/dh(t) + the gate terms of eq (1)
     c_bar: Any  # (T, B, H): eq (2)
-    gates_bar: Any  # (T, B, 4H): adjoints of the gate activations [i f o g], eqs (3)-(6)
+    gate_adjoints: Any = field(repr=False)  # gates_bar as an array, or a function of no arguments making it
+
+    @functools.cached_property
+    def gates_bar(self) -> Any:
+        """(T, B, 4H): adjoints of the gate activations [i f o g], eqs (3)-(6). They are for
+        plotting: the compiled sweeps leave them to :func:`gate_adjoints`, run when first read
+        (writing them in the sweep took about 0.6 ms of its 15 at the benchmark's large size)."""
+        g = self.gate_adjoints
+        return g() if callable(g) else g
+
+
+def gate_adjoints(cache: LSTMCache, h_bar: Any, c_bar: Any) -> Any:
+    """Eqs (3)-(6) from the cache and the adjoints of h and c: (T, B, 4H), blocks [i f o g].
+
+    i_bar = c_bar g, f_bar = c_bar c(t-1), o_bar = h_bar tanh c(t), g_bar = c_bar i (one product
+    each, as the sweeps form them, so every path gives the same numbers)."""
+    xp = namespace(h_bar, c_bar)
+    gs = cache.gates
+    return xp.concat([c_bar * gate(gs, "g"), c_bar * cache.c[:-1, ...], h_bar * cache.tanh_c,
+                      c_bar * gate(gs, "i")], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -158,19 +180,28 @@ def check_shapes(p: LSTMParams, x: Any, h0: Any, c0: Any) -> tuple[int, int, int
 
 
 def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
-                 jit: bool = True) -> tuple[Any, LSTMCache]:
+                 jit: bool = True, blas: str = "auto") -> tuple[Any, LSTMCache]:
     """Run the sequence: h(1..T) as (T, B, H), and the cache for :func:`lstm_backward`.
 
     ``fast`` takes a NumPy sweep when the arrays are NumPy arrays: the compiled one for float32
-    where Numba is available and ``jit`` is true, else the in-place NumPy one.
+    where Numba is available and ``jit`` is true, else the in-place NumPy one. ``blas`` picks
+    where the compiled sweep's matrix products run (:data:`BLAS_CHOICES`): "mkl" on oneMKL (an
+    error where it is not installed), "default" on the BLAS SciPy brings, "auto" on oneMKL where
+    it is available. The other paths use their array library's own matrix product.
     """
     T, B, D, H = check_shapes(p, x, h0, c0)
+    if blas not in BLAS_CHOICES:
+        raise ConfigError(f"blas must be one of {', '.join(BLAS_CHOICES)}; got {blas!r}")
     xp = namespace(x, h0, c0, p.W_x, p.W_h, p.b)
+    jit = jit and fast and xp is np and x.dtype == np.float32
+    if blas == "mkl":
+        _require_mkl(jit)
     if fast and xp is np:
         from core import lstm_fast, lstm_jit
 
-        if jit and x.dtype == np.float32 and lstm_jit.available():
-            cache = LSTMCache(**lstm_jit.forward(p.W_x, p.W_h, p.b, x, h0, c0))
+        if jit and lstm_jit.available():
+            use_mkl = lstm_jit.mkl_available() if blas == "auto" else blas == "mkl"
+            cache = LSTMCache(**lstm_jit.forward(p.W_x, p.W_h, p.b, x, h0, c0, use_mkl=use_mkl))
         else:
             cache = LSTMCache(**lstm_fast.forward(p.W_x, p.W_h, p.b, x, h0, c0), path="numpy")
         return cache.h[1:, ...], cache
@@ -184,6 +215,21 @@ def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
         ts.append(tanh_c)
     cache = LSTMCache(x=x, h=xp.stack(hs), c=xp.stack(cs), gates=xp.stack(gs), tanh_c=xp.stack(ts))
     return cache.h[1:, ...], cache
+
+
+def _require_mkl(jit: bool) -> None:
+    """A clear message, before any work, where oneMKL was asked for and cannot serve."""
+    from core import lstm_jit
+
+    if not jit:
+        raise ConfigError("oneMKL serves the compiled float32 sweeps on NumPy arrays only; "
+                          "use blas 'auto' or 'default' here")
+    if not lstm_jit.available():
+        raise ConfigError(f"oneMKL was asked for, but the compiled sweeps are not available here "
+                          f"({lstm_jit.unavailable_reason()})")
+    if not lstm_jit.mkl_available():
+        raise ConfigError(f"oneMKL was asked for but is not available here ({lstm_jit.mkl_unavailable_reason()}); "
+                          f"install it with: pip install -r requirements-mkl.txt")
 
 
 def lstm_backward(p: LSTMParams, cache: LSTMCache, dL_dh: Any) -> LSTMGrads:
@@ -222,7 +268,7 @@ def lstm_backward(p: LSTMParams, cache: LSTMCache, dL_dh: Any) -> LSTMGrads:
         b=xp.sum(zb, axis=0), x=xp.reshape(zb @ xp.matrix_transpose(p.W_x), (T, B, D)),
         h0=h_next_bar, c0=c_next_bar,
         h_bar=xp.stack(h_bars), c_bar=xp.stack([s.c_bar for s in steps]),
-        gates_bar=xp.stack([s.gates_bar for s in steps]))
+        gate_adjoints=xp.stack([s.gates_bar for s in steps]))
 
 
 def lstm_jvp(p: LSTMParams, p_dot: LSTMParams, x: Any, x_dot: Any, h0: Any, h0_dot: Any,

@@ -135,4 +135,4 @@ def backward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, cache: LSTMCache,
     dW *= quarter
     return dict(W_x=dW[:D], W_h=dW[D:D + H], b=dW[D + H], x=r[:, :D].transpose(0, 2, 1),
                 h0=r[0, D:].T.copy(), c0=c_next_bar.T.copy(), h_bar=h_bar.transpose(0, 2, 1),
-                c_bar=c_bar.transpose(0, 2, 1), gates_bar=gates_bar.transpose(0, 2, 1))
+                c_bar=c_bar.transpose(0, 2, 1), gate_adjoints=gates_bar.transpose(0, 2, 1))

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from core import mkl
 from core.backend import Backend, inplace_module, select_backend, synchronize, to_numpy
 from core.config import Config, param
 from core.limits import TIME_BUDGET_SECONDS, ConfigError, ProgressFn, no_progress, require_memory
-from core.lstm import GATES, LOSSES, LSTMParams, gate, loss, lstm_backward, lstm_forward, lstm_jvp
+from core.lstm import BLAS_CHOICES, GATES, LOSSES, LSTMParams, gate, loss, lstm_backward, lstm_forward, lstm_jvp
 from core.lstm_seed import SeedReport, seed_report
 
 ASSUMED_FLOPS_PER_SECOND = 2e9  # a slow laptop core; refuses work that could not fit the time budget
@@ -241,9 +242,23 @@ class BenchConfig(Config):
                              help="also time the matrix products any LSTM must run, on each library")
     threads: int = param(0, 0, 256, label="CPU threads",
                          help="0 keeps each library's default; n limits BLAS and PyTorch to n threads each")
+    blas: str = param("auto", choices=BLAS_CHOICES, label="BLAS of the compiled float32 sweeps",
+                      help="mkl: Intel oneMKL (requirements-mkl.txt); default: the BLAS SciPy brings; "
+                           "auto: oneMKL where it is installed")
 
     def check(self) -> None:
         check_sizes(self.T, self.B, self.D, self.H, self.dtype)
+        if self.blas == "mkl" and self.dtype != "float32":
+            raise ConfigError("--blas mkl serves the compiled float32 sweeps only; use --dtype float32")
+
+
+def blas_name(cache: Any) -> str:
+    """Which library ran the products of the sweep that made ``cache``, in words."""
+    if cache.blas == "mkl":
+        return f"oneMKL {mkl.library().version.split('Version')[-1].split('-')[0].strip()} (packed sgemm)"
+    if cache.path == "jit":
+        return "the BLAS SciPy brings, through Numba"
+    return "the array library's own matmul"
 
 
 def _torch_runner(pr: Problem, dL_dh: Any, backend: Backend) -> tuple[Any, str]:
@@ -346,8 +361,10 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
     xp = backend.xp
 
     def ours() -> tuple[Any, Any]:
-        h, cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0)
+        h, cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0, blas=cfg.blas)
         return h, lstm_backward(pr.p, cache, dL_dh).W_h
+
+    cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0, blas=cfg.blas)[1]  # a clear error here, before timing
 
     torch_run, note = _torch_runner(pr, dL_dh, backend) if cfg.torch else (None, "not asked for")
     runners = {"ours": ours} | ({"torch": torch_run[0]} if torch_run else {})
@@ -356,6 +373,8 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
         runners["gemms"] = _gemm_runner(cfg, seed, lambda a: backend.asarray(a, cfg.dtype),
                                         (lambda a, b, out: mod.matmul(a, b, out=out)) if mod is not None
                                         else (lambda a, b, out: a @ b))
+        if cache.blas == "mkl":  # the same products on oneMKL, which our sweeps call here
+            runners["mkl_gemms"] = _gemm_runner(cfg, seed, np.asarray, lambda a, b, out: mkl.matmul(a, b, out))
         if torch_run:
             runners["torch_gemms"] = torch_run[2](cfg, seed)
     for fn in runners.values():  # warm up: allocations, thread pools, oneDNN primitives
@@ -373,12 +392,14 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
     med = {k: float(np.median(v)) for k, v in times.items()}
     out = {"seconds": med["ours"], "best_seconds": min(times["ours"]), "repeat": cfg.repeat,
            "sizes": {"T": cfg.T, "B": cfg.B, "D": cfg.D, "H": cfg.H}, "dtype": cfg.dtype,
-           "backend": backend.name, "path": lstm_forward(pr.p, pr.x, pr.h0, pr.c0)[1].path,
+           "backend": backend.name, "path": cache.path, "blas": blas_name(cache),
            "gflop": lstm_flops(cfg.T, cfg.B, cfg.D, cfg.H) / 1e9, "torch_note": note}
     if "gemms" in med:
         out["gemm_floor"] = {"seconds": med["gemms"], "gflop": out["gflop"], "note": (
             "the matrix products alone (recurrent ones per step forward and backward, input projection, "
             "weight gradients, adjoint of x) on this backend's matmul: a floor for any LSTM built on it")}
+        if "mkl_gemms" in med:
+            out["gemm_floor"]["mkl_seconds"] = med["mkl_gemms"]
         if "torch_gemms" in med:
             out["gemm_floor"] |= {"torch_seconds": med["torch_gemms"],
                                   "floor_over_torch_lstm": med["gemms"] / med["torch"]}

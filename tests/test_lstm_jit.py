@@ -10,6 +10,7 @@ import pytest
 
 from core import lstm_jit
 from core.backend import select_backend
+from core.limits import ConfigError
 from core.lstm import loss, lstm_backward, lstm_forward
 from core.lstm_lab import BenchConfig, bench, make_problem
 
@@ -128,3 +129,82 @@ def test_a_bench_thread_limit_covers_the_blas_the_sweeps_call(jit, monkeypatch):
     assert bench(cfg, NUMPY)["path"] == "jit"
     # every BLAS already on one thread: the sweeps had nothing to set and restore
     assert seen and all(isinstance(c, contextlib.nullcontext) for c in seen)
+
+
+@pytest.fixture
+def with_mkl(jit, mkl_available):
+    if not mkl_available:
+        pytest.skip(f"oneMKL is not installed here: {lstm_jit.mkl_unavailable_reason()}")
+
+
+GRADS = ("W_x", "W_h", "b", "x", "h0", "c0", "h_bar", "c_bar", "gates_bar")
+
+
+def _run(T, B, D, H, dtype, blas, seed=4):
+    pr = make_problem(NUMPY, T, B, D, H, seed=seed, dtype=dtype, random_state=True)
+    h, cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0, blas=blas)
+    dl = np.random.default_rng(seed + 1).standard_normal((T, B, H)).astype(dtype)
+    return h, cache, lstm_backward(pr.p, cache, dl)
+
+
+# T below, at, and not a multiple of Z_BAR_BLOCK (8), so every way a block of z_bar can end is run
+@pytest.mark.parametrize("T,B,D,H", [(3, 2, 4, 5), (8, 1, 1, 1), (13, 3, 2, 7), (30, 4, 6, 16)])
+def test_the_sweeps_on_onemkl_equal_the_float64_reference(with_mkl, T, B, D, H):
+    h64, _, g64 = _run(T, B, D, H, "float64", "auto")
+    for blas in ("mkl", "default"):
+        h, cache, g = _run(T, B, D, H, "float32", blas)
+        assert (cache.path, cache.blas) == ("jit", "mkl" if blas == "mkl" else "")
+        np.testing.assert_allclose(h, h64, atol=2e-6)
+        for name in GRADS:
+            want = getattr(g64, name)
+            err = np.max(np.abs(getattr(g, name) - want)) / max(np.max(np.abs(want)), 1e-30)
+            assert err < 2e-6, (blas, name, err)
+
+
+def test_blocks_of_z_bar_of_any_size_give_the_same_gradients(jit, monkeypatch):
+    _, _, ref = _run(11, 2, 3, 4, "float64", "auto")
+    for block in (1, 2, 3, 11, 50):  # 11 and 50: the whole sequence in one block
+        monkeypatch.setattr(lstm_jit, "Z_BAR_BLOCK", block)
+        _, _, g = _run(11, 2, 3, 4, "float32", "auto")
+        for name in ("W_x", "W_h", "b"):
+            np.testing.assert_allclose(getattr(g, name), getattr(ref, name), rtol=2e-5, atol=2e-6)
+
+
+def test_auto_takes_onemkl_where_it_is_installed(with_mkl):
+    assert _run(4, 2, 3, 5, "float32", "auto")[1].blas == "mkl"
+    assert _run(4, 2, 3, 5, "float32", "default")[1].blas == ""
+    assert _run(4, 2, 3, 5, "float64", "auto")[1].blas == ""  # float64 runs on lstm_fast
+
+
+def test_onemkl_asked_for_where_it_cannot_serve_is_a_clear_error(jit, monkeypatch):
+    with pytest.raises(ConfigError, match="float32 sweeps on NumPy arrays only"):
+        _run(4, 2, 3, 5, "float64", "mkl")
+    with pytest.raises(ConfigError, match="blas must be one of auto, mkl, default"):
+        _run(4, 2, 3, 5, "float32", "openblas")
+    monkeypatch.setattr(lstm_jit, "mkl_available", lambda: False)
+    monkeypatch.setattr(lstm_jit, "mkl_unavailable_reason", lambda: "PackageNotFoundError: mkl")
+    with pytest.raises(ConfigError, match=r"not available here \(PackageNotFoundError: mkl\); install it with: "
+                                          r"pip install -r requirements-mkl.txt"):
+        _run(4, 2, 3, 5, "float32", "mkl")
+    assert _run(4, 2, 3, 5, "float32", "auto")[1].blas == ""  # auto quietly does without
+    with pytest.raises(ConfigError, match="float32"):
+        bench(BenchConfig(T=2, B=1, D=1, H=1, dtype="float64", blas="mkl", repeat=1, torch=False), NUMPY)
+
+
+def test_the_compiled_sweeps_leave_the_gate_adjoints_until_they_are_read(jit):
+    g = _run(6, 2, 3, 4, "float32", "default")[2]
+    assert callable(g.gate_adjoints) and "gates_bar" not in vars(g)
+    first = g.gates_bar
+    assert g.gates_bar is first and first.shape == (6, 2, 16) and first.dtype == np.float32
+    pr = make_problem(NUMPY, 6, 2, 3, 4, seed=4, dtype="float32", random_state=True)
+    std = lstm_backward(pr.p, lstm_forward(pr.p, pr.x, pr.h0, pr.c0, fast=False)[1],
+                        np.random.default_rng(5).standard_normal((6, 2, 4)).astype(np.float32))
+    np.testing.assert_allclose(first, std.gates_bar, rtol=1e-5, atol=1e-6)
+
+
+def test_bench_says_which_blas_ran_the_products(with_mkl):
+    cfg = BenchConfig(T=4, B=2, D=3, H=5, dtype="float32", repeat=2, torch=False, gemm_floor=True)
+    out = bench(cfg, NUMPY)
+    assert out["blas"].startswith("oneMKL 20") and out["gemm_floor"]["mkl_seconds"] > 0
+    out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype="float32", repeat=2, torch=False, blas="default"), NUMPY)
+    assert out["blas"] == "the BLAS SciPy brings, through Numba" and "mkl_seconds" not in out["gemm_floor"]
