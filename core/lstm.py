@@ -15,9 +15,9 @@ The backward pass is the seed's eqs (1)-(9) with their corrections (see ``core/l
 for the seed as written): h_bar(t) carries the loss's own term dL/dh(t) as well as the four gate
 terms of eq (1), and tanh'(z) = 1 - tanh(z)^2 (eq (7) writes tan).
 
-On NumPy the batched passes run on ``core/lstm_fast.py`` (in place, fewer calls per step), or for
-float32 on ``core/lstm_jit.py`` (compiled with Numba, one fused loop per step) where Numba is
-installed; everywhere else (CuPy, array-api-strict) on the standard path below, which the tests
+On NumPy the batched passes run on ``core/lstm_jit.py`` (compiled with Numba, one fused loop per
+step) where Numba is installed, else on ``core/lstm_fast.py`` (in place, fewer calls per step);
+everywhere else (CuPy, array-api-strict) on the standard path below, which the tests
 hold them to.
 """
 
@@ -34,7 +34,7 @@ from core.limits import ConfigError
 
 GATES = ("i", "f", "o", "g")  # column blocks of the 4H axis: sigmoid on i, f, o; tanh on g
 LOSSES = ("sequence", "last")  # squared error at every step / at the last step only
-BLAS_CHOICES = ("auto", "mkl", "default")  # where the compiled float32 sweeps take their matrix products
+BLAS_CHOICES = ("auto", "mkl", "default")  # where the compiled sweeps take their matrix products
 
 
 def gate(a: Any, name: str) -> Any:
@@ -183,8 +183,8 @@ def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
                  jit: bool = True, blas: str = "auto") -> tuple[Any, LSTMCache]:
     """Run the sequence: h(1..T) as (T, B, H), and the cache for :func:`lstm_backward`.
 
-    ``fast`` takes a NumPy sweep when the arrays are NumPy arrays: the compiled one for float32
-    where Numba is available and ``jit`` is true, else the in-place NumPy one. ``blas`` picks
+    ``fast`` takes a NumPy sweep when the arrays are NumPy arrays: the compiled one where Numba is
+    available and ``jit`` is true, else the in-place NumPy one. ``blas`` picks
     where the compiled sweep's matrix products run (:data:`BLAS_CHOICES`): "mkl" on oneMKL (an
     error where it is not installed), "default" on the BLAS SciPy brings, "auto" on oneMKL where
     it is available. The other paths use their array library's own matrix product.
@@ -193,7 +193,7 @@ def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
     if blas not in BLAS_CHOICES:
         raise ConfigError(f"blas must be one of {', '.join(BLAS_CHOICES)}; got {blas!r}")
     xp = namespace(x, h0, c0, p.W_x, p.W_h, p.b)
-    jit = jit and fast and xp is np and x.dtype == np.float32
+    jit = jit and fast and xp is np and x.dtype in (np.float32, np.float64)
     if blas == "mkl":
         _require_mkl(jit)
     if fast and xp is np:
@@ -222,7 +222,7 @@ def _require_mkl(jit: bool) -> None:
     from core import lstm_jit
 
     if not jit:
-        raise ConfigError("oneMKL serves the compiled float32 sweeps on NumPy arrays only; "
+        raise ConfigError("oneMKL serves the compiled sweeps on NumPy arrays only; "
                           "use blas 'auto' or 'default' here")
     if not lstm_jit.available():
         raise ConfigError(f"oneMKL was asked for, but the compiled sweeps are not available here "

@@ -1,4 +1,4 @@
-"""The LSTM's float32 sweeps compiled with Numba: per step one matrix product and one fused loop.
+"""The LSTM's sweeps compiled with Numba: per step one matrix product and one fused loop.
 
 Same equations and conventions as ``core/lstm_fast.py`` (the tests hold all paths together): one
 buffer ``xh`` (T+1, B, D+H+1) holds the rows [x(t), h(t-1), 1], so a step's pre-activations are
@@ -18,14 +18,21 @@ the weights packed once per sweep), else on the BLAS SciPy brings through Numba'
 :func:`_products` picks one when Numba compiles a kernel.
 
 tanh: Numba compiles ``math.tanh`` to a scalar library call per element, about seven times slower
-than NumPy's vectorised one, so the loops use :func:`tanh32`, a rational function x P(x²) / Q(x²)
-that the compiler vectorises. Its coefficients come from :func:`fit_tanh` (a test re-derives
-them). It is evaluated in float64 and rounded once to float32, so it is as close to tanh as
-NumPy's own float32 tanh (6e-8; evaluated in float32 it was 3.5e-7 off and not monotone), returns
-exactly ±1 from |x| = 9 on, and passes NaN through.
+than NumPy's vectorised one, so the loops use their own, which the compiler vectorises (the
+kernels take :func:`act`, which picks one by precision):
 
-Only float32 NumPy arrays take this path (float64 stays on ``core/lstm_fast.py``). Without Numba,
-or when compiling fails, :func:`available` is False and the callers use ``core/lstm_fast.py``.
+* float32, :func:`tanh32`: a rational function x P(x²) / Q(x²) whose coefficients come from
+  :func:`fit_tanh` (a test re-derives them), evaluated in float64 and rounded once to float32, so
+  it is as close to tanh as NumPy's own float32 tanh (6e-8; evaluated in float32 it was 3.5e-7
+  off and not monotone), and exactly ±1 from |x| = 9 on;
+* float64, :func:`tanh64`: below |x| = 0.625, x + x³ P(x²) / Q(x²) with the Cephes library's
+  coefficients; above, 1 - 2 / (e^2|x| + 1) with e^y = e^r 2^n, e^r from its Taylor series and
+  2^n an integer power of two. Within 2 units in the last place of NumPy's tanh, exactly ±1 from
+  |x| = 20 on.
+
+Both are odd, monotone and pass NaN through. float32 and float64 NumPy arrays take this path.
+Without Numba, or when compiling fails, :func:`available` is False and the callers use
+``core/lstm_fast.py``.
 """
 
 from __future__ import annotations
@@ -41,8 +48,15 @@ from core import lstm, mkl
 from core.mkl import NO_TRANS, PACKED, ROW_MAJOR, TRANS
 
 _MKL = 1  # the kernels' ``blas`` argument for oneMKL (None: np.dot); see _products
-_MKL_SYMBOLS = {"compute": "recurrence_lab_mkl_sgemm_compute", "sgemm": "recurrence_lab_mkl_sgemm"}
+_MKL_SYMBOLS = {f"{p}{f}": f"recurrence_lab_mkl_{p}gemm{'_compute' if f == 'compute' else ''}"
+                for p in "sd" for f in ("compute", "gemm")}  # names for LLVM of oneMKL's functions
 Z_BAR_BLOCK = 8  # steps of z_bar that the backward adds into the weight gradients at once (8 x B rows)
+# float64: |x| < 0.625, tanh x = x + x³ P(x²) / Q(x²) with the coefficients of the Cephes library
+# (S. L. Moshier), within 0.76 units in the last place here; above, 1 - 2 / (e^2|x| + 1)
+TANH64_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
+TANH64_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)  # and 1 s³
+TANH64_CLIP = 20.0  # tanh(20) = 1 - 8e-18 rounds to 1 in float64
+LN2 = (6.93145751953125e-1, 1.42860682030941723212e-6)  # ln 2 = LN2[0] + LN2[1], LN2[0] with 24 bits
 TANH_CLIP = 9.0  # tanh(9) = 1 - 3e-8 rounds to 1 in float32
 # tanh(x) ~ x P(x²) / Q(x²) on [-9, 9], P of degree 6 and Q of degree 3 in x², Q(0) = 1:
 # fit_tanh(7, 3) (float64 error 6e-9).
@@ -86,12 +100,13 @@ def _products() -> tuple[Any, Any]:
     from numba import types
     from numba.extending import overload
 
-    i32, vp, f32 = types.int32, types.voidptr, types.float32
-    compute = types.ExternalFunction(_MKL_SYMBOLS["compute"], types.void(i32, i32, i32, i32, i32, i32, vp, i32, vp,
-                                                                        i32, f32, vp, i32))
-    sgemm = types.ExternalFunction(_MKL_SYMBOLS["sgemm"], types.void(i32, i32, i32, i32, i32, i32, f32, vp, i32, vp,
-                                                                    i32, f32, vp, i32))
-    zero, one = np.float32(0.0), np.float32(1.0)
+    i32, vp = types.int32, types.voidptr
+    ext = {}  # (dtype, "compute" or "gemm"): oneMKL's function, as an external symbol for LLVM
+    for prefix, f in (("s", types.float32), ("d", types.float64)):
+        ext[f, "compute"] = types.ExternalFunction(_MKL_SYMBOLS[prefix + "compute"], types.void(
+            i32, i32, i32, i32, i32, i32, vp, i32, vp, i32, f, vp, i32))
+        ext[f, "gemm"] = types.ExternalFunction(_MKL_SYMBOLS[prefix + "gemm"], types.void(
+            i32, i32, i32, i32, i32, i32, f, vp, i32, vp, i32, f, vp, i32))
 
     def step(blas, a, w, out):
         """out = a @ w; with oneMKL, w is :func:`core.mkl.pack_b`'s packed buffer."""
@@ -103,6 +118,7 @@ def _products() -> tuple[Any, Any]:
     def _step(blas, a, w, out):
         if isinstance(blas, types.NoneType):
             return lambda blas, a, w, out: np.dot(a, w, out)
+        compute, zero = ext[a.dtype, "compute"], np.dtype(str(a.dtype)).type(0.0)
 
         def impl(blas, a, w, out):
             m, k = a.shape
@@ -120,25 +136,41 @@ def _products() -> tuple[Any, Any]:
                 else:
                     out += np.dot(a.T, b)
             return impl_np
+        gemm, dt = ext[a.dtype, "gemm"], np.dtype(str(a.dtype)).type
+        zero, one = dt(0.0), dt(1.0)
 
         def impl(blas, a, b, out, first):
             r, m = a.shape
             n = b.shape[1]
-            sgemm(ROW_MAJOR, TRANS, NO_TRANS, m, n, r, one, a.ctypes.data, m, b.ctypes.data, n,
-                  zero if first else one, out.ctypes.data, n)
+            gemm(ROW_MAJOR, TRANS, NO_TRANS, m, n, r, one, a.ctypes.data, m, b.ctypes.data, n,
+                 zero if first else one, out.ctypes.data, n)
         return impl
 
     return step, add_at_b
 
 
+def act(x: Any) -> Any:
+    """tanh in the kernels (:func:`_build` gives it a float32 and a float64 implementation)."""
+    raise NotImplementedError("act is for compiled code")
+
+
 def _build() -> dict[str, Any]:
     """Compile the kernels (Numba imported here, so importing this module never fails)."""
+    import math
+
     import numba
+    from numba import types
+    from numba.extending import overload
 
     f32, f64 = np.float32, np.float64
     one, half, clip = f32(1.0), f32(0.5), f64(TANH_CLIP)
     p0, p1, p2, p3, p4, p5, p6 = (f64(c) for c in TANH_P)
     q0, q1, q2, q3 = (f64(c) for c in TANH_Q)
+    c_p0, c_p1, c_p2 = (f64(c) for c in TANH64_P)
+    c_q1, c_q2, c_q3 = (f64(c) for c in TANH64_Q)
+    clip64, LOG2E, LN2_HI, LN2_LO = f64(TANH64_CLIP), f64(1.4426950408889634), f64(LN2[0]), f64(LN2[1])
+    SMALL64, TINY64 = f64(0.625), f64(1e-200)
+    e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13 = (f64(1.0 / math.factorial(k)) for k in range(14))
     # no "nnan"/"ninf": NaN and inf must come through as they would in NumPy; the "numpy" error
     # model drops the division-by-zero check that would stop the loops from vectorising
     jit = functools.partial(numba.njit, cache=True, nogil=True, error_model="numpy",
@@ -154,12 +186,34 @@ def _build() -> dict[str, Any]:
         y = f64(1.0) if x >= clip else y  # comparisons with NaN are false: NaN passes
         return f32(f64(-1.0) if x <= -clip else y)
 
+    @jit(inline="always")
+    def tanh64(x):
+        a = abs(x)
+        s = x * x  # |x| < 0.625: x + x³ P(x²) / Q(x²)
+        small = x + x * s * (((c_p0 * s + c_p1) * s + c_p2) / (((s + c_q1) * s + c_q2) * s + c_q3))
+        y = f64(2.0) * min(a, clip64)  # else 1 - 2 / (e^2|x| + 1), e^y = e^r 2^n, |r| <= ln(2) / 2
+        n = math.floor(y * LOG2E + f64(0.5))
+        r = (y - n * LN2_HI) - n * LN2_LO  # n LN2_HI is exact: LN2_HI has 24 bits
+        e = ((((((e13 * r + e12) * r + e11) * r + e10) * r + e9) * r + e8) * r + e7) * r + e6  # e^r: its
+        e = (((((e * r + e5) * r + e4) * r + e3) * r + e2) * r + e1) * r + e0  # Taylor series to r^13
+        big = f64(1.0) - f64(2.0) / (e * f64(np.int64(1) << np.int64(n)) + f64(1.0))
+        big = big if x >= 0 else -big
+        return (small if a >= TINY64 else x) if a < SMALL64 else (x if a != a else big)  # NaN passes
+
+    @overload(act, jit_options={"cache": True})
+    def _act(x):  # the kernels' tanh, by the precision of its argument
+        if x == types.float32:
+            return lambda x: tanh32(x)
+        if x == types.float64:
+            return lambda x: tanh64(x)
+        return None
+
     step, add_at_b = _products()
 
     @jit
     def tanh_array(x, out):
         for k in range(x.size):
-            out[k] = tanh32(x[k])
+            out[k] = act(x[k])
 
     @jit
     def forward(W, xh, gates, c, tanh_c, z, blas):
@@ -175,15 +229,15 @@ def _build() -> dict[str, Any]:
             for b in range(B):
                 zb, g = z[b], gates[t, b]
                 for j in range(3 * H):  # i, f, o: σ(z) = ½ + ½ tanh(z/2)
-                    g[j] = half + half * tanh32(zb[j])
+                    g[j] = half + half * act(zb[j])
                 zg, gi, gf, go, gg = zb[3 * H:], g[:H], g[H:2 * H], g[2 * H:3 * H], g[3 * H:]
                 for j in range(H):  # g = tanh(z)
-                    gg[j] = tanh32(zg[j])
+                    gg[j] = act(zg[j])
                 cp, ct, tc, hn = c[t, b], c[t + 1, b], tanh_c[t, b], xh[t + 1, b, D:D + H]
                 for j in range(H):
                     cj = gf[j] * cp[j] + gi[j] * gg[j]  # c(t) = f c(t-1) + i g
                     ct[j] = cj
-                    v = tanh32(cj)
+                    v = act(cj)
                     tc[j] = v
                     hn[j] = go[j] * v  # h(t) = o tanh c(t), into the next step's row
 
@@ -220,7 +274,7 @@ def _build() -> dict[str, Any]:
                 n = min(C, T - t0)
                 add_at_b(blas, xh[t0:t0 + n].reshape(n * B, K), z_bar[:n].reshape(n * B, H4), dW, t0 + C >= T)
 
-    return {"tanh32": tanh_array, "forward": forward, "backward": backward}
+    return {"tanh": tanh_array, "forward": forward, "backward": backward}
 
 
 @functools.cache
@@ -253,7 +307,7 @@ def _mkl_kernels() -> tuple[bool, str]:
 
 
 def _link_mkl() -> None:
-    """Tell LLVM where oneMKL's two functions are, under the names the kernels call them by
+    """Tell LLVM where oneMKL's functions are, under the names the kernels call them by
     (before a kernel that calls them is compiled or loaded from Numba's cache)."""
     import ctypes
 
@@ -265,11 +319,19 @@ def _link_mkl() -> None:
 
 
 def _tiny_run(k: dict[str, Any], *, use_mkl: bool) -> None:
-    rng = np.random.default_rng(0)
-    a = lambda *s: rng.standard_normal(s).astype(np.float32)  # noqa: E731
-    cache = SimpleNamespace(**forward(a(2, 4), a(1, 4), a(4), a(2, 1, 2), a(1, 1), a(1, 1), kernels=k,
-                                      use_mkl=use_mkl))
-    backward(a(2, 4), a(1, 4), cache, a(2, 1, 1), kernels=k)
+    """Both precisions forward and backward on a tiny problem, checked against the same sums in
+    NumPy (so a kernel that compiles but computes nonsense is not taken either)."""
+    for dtype in DTYPES:
+        rng = np.random.default_rng(0)  # one step, B = H = 1, D = 2
+        W_x, W_h, b, x, h0, c0 = (rng.standard_normal(s).astype(dtype) for s in ((2, 4), (1, 4), (4,), (1, 1, 2),
+                                                                                 (1, 1), (1, 1)))
+        cache = SimpleNamespace(**forward(W_x, W_h, b, x, h0, c0, kernels=k, use_mkl=use_mkl))
+        z = (x[0] @ W_x + h0 @ W_h + b)[0].astype(np.float64)  # [i f o g] before their activations
+        (i, f, o), g = 1 / (1 + np.exp(-z[:3])), np.tanh(z[3])
+        h = o * np.tanh(f * c0[0, 0] + i * g)
+        grads = backward(W_x, W_h, cache, np.ones((1, 1, 1), dtype), kernels=k)
+        if not (np.isclose(cache.h[1, 0, 0], h, rtol=1e-5) and np.all(np.isfinite(grads["W_x"]))):
+            raise ArithmeticError(f"the compiled {np.dtype(dtype)} sweep gives h(1) = {cache.h[1, 0, 0]}, not {h}")
 
 
 def _why(exc: Exception) -> str:
@@ -314,10 +376,18 @@ def mkl_unavailable_reason() -> str:
 
 
 def tanh32(x: np.ndarray) -> np.ndarray:
-    """The kernels' tanh applied to a float32 array, for checking it against np.tanh."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
+    """The kernels' float32 tanh applied to an array, for checking it against np.tanh."""
+    return _tanh(np.ascontiguousarray(x, dtype=np.float32))
+
+
+def tanh64(x: np.ndarray) -> np.ndarray:
+    """The kernels' float64 tanh applied to an array, for checking it against np.tanh."""
+    return _tanh(np.ascontiguousarray(x, dtype=np.float64))
+
+
+def _tanh(x: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
-    _require()["tanh32"](x.reshape(-1), out.reshape(-1))
+    _require()["tanh"](x.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -328,23 +398,32 @@ def _require() -> dict[str, Any]:
     return k
 
 
+DTYPES = (np.float32, np.float64)  # what the compiled sweeps take
+
+
+def _dtype(x: np.ndarray) -> np.dtype:
+    if x.dtype not in DTYPES:
+        raise TypeError(f"the compiled LSTM sweeps take float32 or float64 arrays, not {x.dtype}")
+    return x.dtype
+
+
 def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: np.ndarray,
             c0: np.ndarray, *, kernels: dict[str, Any] | None = None, use_mkl: bool | None = None
             ) -> dict[str, Any]:
-    """Fields of an :class:`~core.lstm.LSTMCache` for float32 arrays. ``use_mkl``: take the
-    matrix products from oneMKL (None: where it is available); the backward does as this did."""
+    """Fields of an :class:`~core.lstm.LSTMCache` for float32 or float64 arrays. ``use_mkl``: take
+    the matrix products from oneMKL (None: where it is available); the backward does as this did."""
     k = kernels or _require()
     if use_mkl is None:
         use_mkl = mkl_available()
-    f32 = np.float32
+    dt = _dtype(x)
     T, B, D = x.shape
     H = W_h.shape[0]
-    half = np.full(4 * H, 0.5, dtype=f32)
+    half = np.full(4 * H, 0.5, dtype=dt)
     half[3 * H:] = 1.0
-    W = np.concatenate([W_x, W_h, b[None, :]], axis=0).astype(f32) * half  # (K, 4H): rows [W_x; W_h; b]
-    xh = np.empty((T + 1, B, D + H + 1), dtype=f32)  # xh[t] = [x(t), h(t-1), 1]; xh[T] holds h(T)
-    gates, tanh_c = np.empty((T, B, 4 * H), dtype=f32), np.empty((T, B, H), dtype=f32)
-    c = np.empty((T + 1, B, H), dtype=f32)
+    W = np.concatenate([W_x, W_h, b[None, :]], axis=0).astype(dt) * half  # (K, 4H): rows [W_x; W_h; b]
+    xh = np.empty((T + 1, B, D + H + 1), dtype=dt)  # xh[t] = [x(t), h(t-1), 1]; xh[T] holds h(T)
+    gates, tanh_c = np.empty((T, B, 4 * H), dtype=dt), np.empty((T, B, H), dtype=dt)
+    c = np.empty((T + 1, B, H), dtype=dt)
     xh[:T, :, :D] = x
     xh[T, :, :D] = 0.0
     xh[0, :, D:D + H] = h0
@@ -352,7 +431,7 @@ def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: 
     c[0] = c0
     blas, W = (_MKL, mkl.pack_b(W, B)) if use_mkl else (None, W)
     with k.get("one_thread", contextlib.nullcontext)():
-        k["forward"](W, xh, gates, c, tanh_c, np.empty((B, 4 * H), dtype=f32), blas)
+        k["forward"](W, xh, gates, c, tanh_c, np.empty((B, 4 * H), dtype=dt), blas)
     return dict(x=x, h=xh[:, :, D:D + H], c=c, gates=gates, tanh_c=tanh_c, xh=xh, path="jit",
                 blas="mkl" if use_mkl else "")
 
@@ -362,20 +441,20 @@ def backward(W_x: np.ndarray, W_h: np.ndarray, cache: Any, dL_dh: np.ndarray, *,
     """Fields of an :class:`~core.lstm.LSTMGrads` from the LSTMCache of :func:`forward`."""
     k = kernels or _require()
     use_mkl = cache.blas == "mkl"
-    f32 = np.float32
+    dt = cache.gates.dtype
     T, B, H = dL_dh.shape
     D = W_x.shape[0]
-    Wt = np.ascontiguousarray(np.concatenate([W_x, W_h], axis=0).astype(f32).T)  # (4H, D+H)
-    dl = np.ascontiguousarray(dL_dh, dtype=f32)
+    Wt = np.ascontiguousarray(np.concatenate([W_x, W_h], axis=0).astype(dt).T)  # (4H, D+H)
+    dl = np.ascontiguousarray(dL_dh, dtype=dt)
     K = D + H + 1
     # z_bar holds Z_BAR_BLOCK steps: each block goes into dW while it is still in cache (one
     # product after the sweep, over all T steps, took 25.4 ms against 21.1 at the large size)
-    z_bar = np.empty((min(Z_BAR_BLOCK, T), B, 4 * H), dtype=f32)
-    r = np.empty((T + 1, B, D + H), dtype=f32)
+    z_bar = np.empty((min(Z_BAR_BLOCK, T), B, 4 * H), dtype=dt)
+    r = np.empty((T + 1, B, D + H), dtype=dt)
     r[T] = 0.0  # nothing flows back into h(T) from beyond the sequence
-    h_bar, c_bar = np.empty((T, B, H), dtype=f32), np.empty((T, B, H), dtype=f32)
-    cn = np.zeros((B, H), dtype=f32)
-    dW = np.empty((K, 4 * H), dtype=f32)  # rows [W_x; W_h; b]
+    h_bar, c_bar = np.empty((T, B, H), dtype=dt), np.empty((T, B, H), dtype=dt)
+    cn = np.zeros((B, H), dtype=dt)
+    dW = np.empty((K, 4 * H), dtype=dt)  # rows [W_x; W_h; b]
     blas, Wt = (_MKL, mkl.pack_b(Wt, B)) if use_mkl else (None, Wt)
     with k.get("one_thread", contextlib.nullcontext)():
         k["backward"](Wt, cache.gates, cache.c, cache.tanh_c, dl, cache.xh, z_bar, r, h_bar, c_bar, cn, dW, blas)

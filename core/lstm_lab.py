@@ -242,20 +242,19 @@ class BenchConfig(Config):
                              help="also time the matrix products any LSTM must run, on each library")
     threads: int = param(0, 0, 256, label="CPU threads",
                          help="0 keeps each library's default; n limits BLAS and PyTorch to n threads each")
-    blas: str = param("auto", choices=BLAS_CHOICES, label="BLAS of the compiled float32 sweeps",
+    blas: str = param("auto", choices=BLAS_CHOICES, label="BLAS of the compiled sweeps",
                       help="mkl: Intel oneMKL (requirements-mkl.txt); default: the BLAS SciPy brings; "
                            "auto: oneMKL where it is installed")
 
     def check(self) -> None:
         check_sizes(self.T, self.B, self.D, self.H, self.dtype)
-        if self.blas == "mkl" and self.dtype != "float32":
-            raise ConfigError("--blas mkl serves the compiled float32 sweeps only; use --dtype float32")
 
 
 def blas_name(cache: Any) -> str:
     """Which library ran the products of the sweep that made ``cache``, in words."""
     if cache.blas == "mkl":
-        return f"oneMKL {mkl.library().version.split('Version')[-1].split('-')[0].strip()} (packed sgemm)"
+        kind = "s" if cache.gates.dtype == np.float32 else "d"
+        return f"oneMKL {mkl.library().version.split('Version')[-1].split('-')[0].strip()} (packed {kind}gemm)"
     if cache.path == "jit":
         return "the BLAS SciPy brings, through Numba"
     return "the array library's own matmul"

@@ -125,7 +125,7 @@ def test_tangent_matches_finite_differences_of_h():
 @pytest.mark.parametrize("sizes", [(1, 1, 1, 1), (6, 3, 4, 5), (9, 1, 2, 7), (4, 5, 1, 1),
                                    (3, 32, 2, 32), (2, 8, 3, 130)])  # the last two: B * 4H >= WIDE_STEP
 @pytest.mark.parametrize("dtype,tol,path", [("float64", 1e-13, "numpy"), ("float32", 3e-5, "numpy"),
-                                            ("float32", 3e-5, "jit")])
+                                            ("float64", 1e-13, "jit"), ("float32", 3e-5, "jit")])
 def test_numpy_sweep_equals_standard_path(sizes, dtype, tol, path, jit_available):
     if path == "jit" and not jit_available:
         pytest.skip("Numba is not available here")

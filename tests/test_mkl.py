@@ -1,4 +1,4 @@
-"""core/mkl.py: oneMKL's float32 products through ctypes, against NumPy in float64, and its absence."""
+"""core/mkl.py: oneMKL's products through ctypes, against NumPy in float64, and its absence."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from core import mkl
+
+EPS32 = float(np.finfo(np.float32).eps)
 
 
 @pytest.fixture
@@ -20,10 +22,10 @@ def _ab(m, k, n, seed=0):
     return rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
 
 
-def _close(got, a64, b64):
+def _close(got, a64, b64, eps=EPS32):
     want = a64 @ b64
-    # float32 sums of k products: a few units of 2^-24 of |a| |b|, which bounds each sum
-    bound = 8 * np.finfo(np.float32).eps * np.sqrt(a64.shape[1]) * (np.abs(a64) @ np.abs(b64))
+    # sums of k products, rounded: a few units of eps times |a| |b|, which bounds each sum
+    bound = 8 * eps * np.sqrt(a64.shape[1]) * (np.abs(a64) @ np.abs(b64))
     assert np.all(np.abs(got - want) <= bound), float(np.max(np.abs(got - want) / bound))
 
 
@@ -46,22 +48,32 @@ def test_matmul_of_a_transpose_matches_numpy(lib):
 
 
 @pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 41, 128), (32, 512, 160)])
-def test_packed_product_matches_numpy(lib, m, k, n):
-    a, b = _ab(m, k, n, seed=3)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_product_matches_numpy(lib, m, k, n, dtype):
+    a, b = (v.astype(dtype) for v in _ab(m, k, n, seed=3))
     packed = mkl.pack_b(b, m)
-    assert packed.ctypes.data % 64 == 0
-    out = np.empty((m, n), np.float32)
-    lib.compute(mkl.ROW_MAJOR, mkl.NO_TRANS, mkl.PACKED, m, n, k, a.ctypes.data, k, packed.ctypes.data, n,
-                0.0, out.ctypes.data, n)
-    _close(out, a.astype(np.float64), b.astype(np.float64))
+    assert packed.ctypes.data % 64 == 0 and packed.dtype == dtype
+    out = np.empty((m, n), dtype)
+    compute = lib.scompute if dtype == np.float32 else lib.dcompute
+    compute(mkl.ROW_MAJOR, mkl.NO_TRANS, mkl.PACKED, m, n, k, a.ctypes.data, k, packed.ctypes.data, n, 0.0,
+            out.ctypes.data, n)
+    _close(out, a.astype(np.float64), b.astype(np.float64), eps=np.finfo(dtype).eps)
+
+
+def test_float64_products_are_float64(lib):
+    a, b = (v.astype(np.float64) for v in _ab(40, 300, 20, seed=5))
+    _close(mkl.matmul(a, b), a, b, eps=np.finfo(np.float64).eps)
+    _close(mkl.matmul(a.T.copy(), b, trans_a=True), a, b, eps=np.finfo(np.float64).eps)
 
 
 def test_bad_operands_are_refused_before_the_library_sees_them(lib):
     a, b = _ab(4, 5, 6)
-    with pytest.raises(TypeError, match="C-contiguous float32"):
+    with pytest.raises(TypeError, match="C-contiguous float32 or float64 arrays, all of one dtype"):
         mkl.matmul(a.astype(np.float64), b)
-    with pytest.raises(TypeError, match="C-contiguous float32"):
+    with pytest.raises(TypeError, match="C-contiguous"):
         mkl.matmul(a, np.asfortranarray(b))
+    with pytest.raises(TypeError, match="float32 or float64"):
+        mkl.matmul(a.astype(np.int32), b.astype(np.int32))
     with pytest.raises(ValueError, match="cannot multiply"):
         mkl.matmul(a, b.T.copy())
     with pytest.raises(ValueError, match="out has shape"):
