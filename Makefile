@@ -14,6 +14,7 @@ $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m core lstm compile --quiet
 	touch $@
 
 $(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt requirements-mkl.txt
@@ -35,6 +36,7 @@ gpu: $(BIN)/.runtime
 
 mkl: $(BIN)/.runtime
 	$(BIN)/python -m pip install --quiet -r requirements-mkl.txt
+	$(BIN)/python -m core lstm compile --quiet
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

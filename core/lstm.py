@@ -35,6 +35,11 @@ from core.limits import ConfigError
 GATES = ("i", "f", "o", "g")  # column blocks of the 4H axis: sigmoid on i, f, o; tanh on g
 LOSSES = ("sequence", "last")  # squared error at every step / at the last step only
 BLAS_CHOICES = ("auto", "mkl", "default")  # where the compiled sweeps take their matrix products
+# The compiled sweeps take over from this much work (flops of forward+backward) on: below it the
+# NumPy sweep takes under about 2 ms, and a process's first use of the compiled ones costs about
+# 0.5 s (loading Numba and its cache), which would land on the LSTM page's first view (its
+# defaults are 0.3 MFLOP; the lecture benchmark size is 25 MFLOP)
+JIT_MIN_FLOPS = 1e7
 
 
 def gate(a: Any, name: str) -> Any:
@@ -180,11 +185,12 @@ def check_shapes(p: LSTMParams, x: Any, h0: Any, c0: Any) -> tuple[int, int, int
 
 
 def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
-                 jit: bool = True, blas: str = "auto") -> tuple[Any, LSTMCache]:
+                 jit: bool | None = None, blas: str = "auto") -> tuple[Any, LSTMCache]:
     """Run the sequence: h(1..T) as (T, B, H), and the cache for :func:`lstm_backward`.
 
     ``fast`` takes a NumPy sweep when the arrays are NumPy arrays: the compiled one where Numba is
-    available and ``jit`` is true, else the in-place NumPy one. ``blas`` picks
+    available and ``jit`` is true (None: from :data:`JIT_MIN_FLOPS` of work on, or where ``blas``
+    is "mkl"), else the in-place NumPy one. ``blas`` picks
     where the compiled sweep's matrix products run (:data:`BLAS_CHOICES`): "mkl" on oneMKL (an
     error where it is not installed), "default" on the BLAS SciPy brings, "auto" on oneMKL where
     it is available. The other paths use their array library's own matrix product.
@@ -193,14 +199,16 @@ def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
     if blas not in BLAS_CHOICES:
         raise ConfigError(f"blas must be one of {', '.join(BLAS_CHOICES)}; got {blas!r}")
     xp = namespace(x, h0, c0, p.W_x, p.W_h, p.b)
+    if jit is None:  # asking for oneMKL asks for the compiled sweeps, the only ones it serves
+        jit = blas == "mkl" or 6 * T * B * (D + H) * 4 * H >= JIT_MIN_FLOPS  # flops: lstm_lab.lstm_flops
     jit = jit and fast and xp is np and x.dtype in (np.float32, np.float64)
     if blas == "mkl":
-        _require_mkl(jit)
+        _require_mkl(jit, x.dtype)
     if fast and xp is np:
         from core import lstm_fast, lstm_jit
 
-        if jit and lstm_jit.available():
-            use_mkl = lstm_jit.mkl_available() if blas == "auto" else blas == "mkl"
+        if jit and lstm_jit.available(x.dtype):
+            use_mkl = lstm_jit.mkl_available(x.dtype) if blas == "auto" else blas == "mkl"
             cache = LSTMCache(**lstm_jit.forward(p.W_x, p.W_h, p.b, x, h0, c0, use_mkl=use_mkl))
         else:
             cache = LSTMCache(**lstm_fast.forward(p.W_x, p.W_h, p.b, x, h0, c0), path="numpy")
@@ -217,18 +225,19 @@ def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
     return cache.h[1:, ...], cache
 
 
-def _require_mkl(jit: bool) -> None:
+def _require_mkl(jit: bool, dtype: Any) -> None:
     """A clear message, before any work, where oneMKL was asked for and cannot serve."""
     from core import lstm_jit
 
     if not jit:
         raise ConfigError("oneMKL serves the compiled sweeps on NumPy arrays only; "
                           "use blas 'auto' or 'default' here")
-    if not lstm_jit.available():
+    if not lstm_jit.available(dtype):
         raise ConfigError(f"oneMKL was asked for, but the compiled sweeps are not available here "
-                          f"({lstm_jit.unavailable_reason()})")
-    if not lstm_jit.mkl_available():
-        raise ConfigError(f"oneMKL was asked for but is not available here ({lstm_jit.mkl_unavailable_reason()}); "
+                          f"({lstm_jit.unavailable_reason(dtype)})")
+    if not lstm_jit.mkl_available(dtype):
+        raise ConfigError(f"oneMKL was asked for but is not available here "
+                          f"({lstm_jit.mkl_unavailable_reason(dtype)}); "
                           f"install it with: pip install -r requirements-mkl.txt")
 
 

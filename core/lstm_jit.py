@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import threading
 from types import SimpleNamespace
 from typing import Any
 
@@ -277,33 +278,55 @@ def _build() -> dict[str, Any]:
     return {"tanh": tanh_array, "forward": forward, "backward": backward}
 
 
+_LOCK = threading.RLock()  # one thread loads or compiles a variant; others wait for it
+
+
 @functools.cache
 def _kernels() -> tuple[dict[str, Any] | None, str]:
-    """The compiled kernels and "", or None and why not; compiled (or loaded from Numba's cache)
-    and run once on a tiny problem, so a failure shows here and never in the middle of a sweep."""
+    """The kernels (compiled, or loaded from Numba's cache, per precision and BLAS when first
+    needed: :func:`_ready`) and "", or None and why not."""
     try:
-        k = _build()
-        _tiny_run(k, use_mkl=False)
-        k["one_thread"] = _one_blas_thread()  # now that the BLAS Numba calls is loaded
-        return k, ""
-    except Exception as exc:  # ImportError, or Numba failing to compile on this platform
+        return _build(), ""
+    except Exception as exc:  # ImportError: no Numba
         return None, _why(exc)
 
 
 @functools.cache
-def _mkl_kernels() -> tuple[bool, str]:
-    """Whether the kernels run with oneMKL's products here (compiled and tried once), and why not."""
+def _ready(dtype: str, use_mkl: bool) -> tuple[bool, str]:
+    """Whether the kernels run here in ``dtype`` with (or without) oneMKL, and why not: loaded or
+    compiled and run once on a tiny problem, so a failure shows here, never in a sweep. Only what
+    a call needs is loaded (the LSTM page's first view waits for one variant, not four)."""
     k, why = _kernels()
     if k is None:
         return False, why
-    if not mkl.available():
-        return False, mkl.unavailable_reason()
+    if use_mkl:
+        if not mkl.available():
+            return False, mkl.unavailable_reason()
+        if not _ready(dtype, False)[0]:  # oneMKL serves the kernels, it cannot stand in for them
+            return _ready(dtype, False)
     try:
-        _link_mkl()
-        _tiny_run(k, use_mkl=True)
+        if use_mkl:
+            _link_mkl()
+        _tiny_run(k, np.dtype(dtype), use_mkl=use_mkl)
+        k["one_thread"] = _one_blas_thread()  # again: a variant may have loaded another BLAS
         return True, ""
-    except Exception as exc:
+    except Exception as exc:  # Numba failing to compile on this platform, or a wrong result
         return False, _why(exc)
+
+
+def _check(dtype: Any, use_mkl: bool) -> tuple[bool, str]:
+    with _LOCK:
+        for d in DTYPES if dtype is None else (np.dtype(dtype),):
+            ok, why = _ready(np.dtype(d).name, use_mkl)
+            if not ok:
+                return ok, why
+        return True, ""
+
+
+def _reset() -> None:
+    """Forget what was loaded and tried (for tests that make it fail)."""
+    _ready.cache_clear()
+    _kernels.cache_clear()
 
 
 def _link_mkl() -> None:
@@ -318,20 +341,20 @@ def _link_mkl() -> None:
         llvmlite.binding.add_symbol(name, ctypes.cast(getattr(lib, key), ctypes.c_void_p).value)
 
 
-def _tiny_run(k: dict[str, Any], *, use_mkl: bool) -> None:
-    """Both precisions forward and backward on a tiny problem, checked against the same sums in
-    NumPy (so a kernel that compiles but computes nonsense is not taken either)."""
-    for dtype in DTYPES:
-        rng = np.random.default_rng(0)  # one step, B = H = 1, D = 2
-        W_x, W_h, b, x, h0, c0 = (rng.standard_normal(s).astype(dtype) for s in ((2, 4), (1, 4), (4,), (1, 1, 2),
-                                                                                 (1, 1), (1, 1)))
-        cache = SimpleNamespace(**forward(W_x, W_h, b, x, h0, c0, kernels=k, use_mkl=use_mkl))
-        z = (x[0] @ W_x + h0 @ W_h + b)[0].astype(np.float64)  # [i f o g] before their activations
-        (i, f, o), g = 1 / (1 + np.exp(-z[:3])), np.tanh(z[3])
-        h = o * np.tanh(f * c0[0, 0] + i * g)
-        grads = backward(W_x, W_h, cache, np.ones((1, 1, 1), dtype), kernels=k)
-        if not (np.isclose(cache.h[1, 0, 0], h, rtol=1e-5) and np.all(np.isfinite(grads["W_x"]))):
-            raise ArithmeticError(f"the compiled {np.dtype(dtype)} sweep gives h(1) = {cache.h[1, 0, 0]}, not {h}")
+def _tiny_run(k: dict[str, Any], dtype: np.dtype, *, use_mkl: bool) -> None:
+    """Forward and backward on a tiny problem, checked against the same sums in NumPy (so a
+    kernel that compiles but computes nonsense is not taken either)."""
+    rng = np.random.default_rng(0)  # one step, B = H = 1, D = 2
+    W_x, W_h, b, x, h0, c0 = (rng.standard_normal(s).astype(dtype) for s in ((2, 4), (1, 4), (4,), (1, 1, 2),
+                                                                             (1, 1), (1, 1)))
+    cache = SimpleNamespace(**forward(W_x, W_h, b, x, h0, c0, kernels=k, use_mkl=use_mkl))
+    z = (x[0] @ W_x + h0 @ W_h + b)[0].astype(np.float64)  # [i f o g] before their activations
+    (i, f, o), g = 1 / (1 + np.exp(-z[:3])), np.tanh(z[3])
+    h = o * np.tanh(f * c0[0, 0] + i * g)
+    grads = backward(W_x, W_h, cache, np.ones((1, 1, 1), dtype), kernels=k)
+    if not (np.isclose(cache.h[1, 0, 0], h, rtol=1e-5) and np.all(np.isfinite(grads["W_x"]))):
+        raise ArithmeticError(f"the compiled {dtype} sweep gives h(1) = {cache.h[1, 0, 0]}, not {h}")
+    k["tanh"](x[0, 0], np.empty_like(x[0, 0]))  # and the tanh the tests call
 
 
 def _why(exc: Exception) -> str:
@@ -357,22 +380,23 @@ def _one_blas_thread() -> Any:
     return one_thread
 
 
-def available() -> bool:
-    """Whether the compiled float32 sweeps can run here (Numba installed and compiling)."""
-    return _kernels()[0] is not None
+def available(dtype: Any = None) -> bool:
+    """Whether the compiled sweeps run here (Numba installed and compiling) for ``dtype``
+    (float32 or float64; None: both)."""
+    return _check(dtype, False)[0]
 
 
-def unavailable_reason() -> str:
-    return _kernels()[1]
+def unavailable_reason(dtype: Any = None) -> str:
+    return _check(dtype, False)[1]
 
 
-def mkl_available() -> bool:
+def mkl_available(dtype: Any = None) -> bool:
     """Whether the compiled sweeps can take their matrix products from oneMKL (``core/mkl.py``)."""
-    return _mkl_kernels()[0]
+    return _check(dtype, True)[0]
 
 
-def mkl_unavailable_reason() -> str:
-    return _mkl_kernels()[1]
+def mkl_unavailable_reason(dtype: Any = None) -> str:
+    return _check(dtype, True)[1]
 
 
 def tanh32(x: np.ndarray) -> np.ndarray:
@@ -387,15 +411,15 @@ def tanh64(x: np.ndarray) -> np.ndarray:
 
 def _tanh(x: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
-    _require()["tanh"](x.reshape(-1), out.reshape(-1))
+    _require(x.dtype)["tanh"](x.reshape(-1), out.reshape(-1))
     return out
 
 
-def _require() -> dict[str, Any]:
-    k, why = _kernels()
-    if k is None:
+def _require(dtype: Any) -> dict[str, Any]:
+    ok, why = _check(dtype, False)
+    if not ok:
         raise RuntimeError(f"the compiled LSTM sweeps are not available here ({why})")
-    return k
+    return _kernels()[0]
 
 
 DTYPES = (np.float32, np.float64)  # what the compiled sweeps take
@@ -412,10 +436,10 @@ def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: 
             ) -> dict[str, Any]:
     """Fields of an :class:`~core.lstm.LSTMCache` for float32 or float64 arrays. ``use_mkl``: take
     the matrix products from oneMKL (None: where it is available); the backward does as this did."""
-    k = kernels or _require()
-    if use_mkl is None:
-        use_mkl = mkl_available()
     dt = _dtype(x)
+    k = kernels or _require(dt)
+    if use_mkl is None:
+        use_mkl = mkl_available(dt)
     T, B, D = x.shape
     H = W_h.shape[0]
     half = np.full(4 * H, 0.5, dtype=dt)
@@ -439,9 +463,9 @@ def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: 
 def backward(W_x: np.ndarray, W_h: np.ndarray, cache: Any, dL_dh: np.ndarray, *,
              kernels: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fields of an :class:`~core.lstm.LSTMGrads` from the LSTMCache of :func:`forward`."""
-    k = kernels or _require()
     use_mkl = cache.blas == "mkl"
-    dt = cache.gates.dtype
+    dt = _dtype(cache.gates)
+    k = kernels or _require(dt)
     T, B, H = dL_dh.shape
     D = W_x.shape[0]
     Wt = np.ascontiguousarray(np.concatenate([W_x, W_h], axis=0).astype(dt).T)  # (4H, D+H)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +30,22 @@ from core.lstm_seed import SeedReport
 from core.mdrnn_bench import measure, sweep
 from core.objectives import loss_surface, make_objective, plot_coordinates
 from core.roundtrip import Recorder, inverse_order_check, roundtrip
+
+
+def _load_lstm_sweeps(delay: float = 2.0) -> None:
+    """Load the compiled LSTM sweeps (Numba, its cache of the kernels, oneMKL) in the background,
+    once per server process, a moment after the first page has started (so as not to slow it):
+    about 0.5 s that the LSTM page's first large run would otherwise wait for (small runs take the
+    NumPy sweep, core.lstm.JIT_MIN_FLOPS). A run that needs them sooner waits for this load, not
+    for a second one (core.lstm_jit locks)."""
+    time.sleep(delay)
+    from core import lstm_jit
+
+    for dtype in ("float64", "float32"):  # the page's default precision first
+        lstm_jit.mkl_available(dtype)  # loads the sweeps without oneMKL first, then with it if installed
+
+
+threading.Thread(target=_load_lstm_sweeps, name="load-lstm-sweeps", daemon=True).start()
 
 
 @contextlib.contextmanager

@@ -103,3 +103,22 @@ def test_gradcheck_and_bench_on_cupy():
     bench = run_json("bench", "--backend", "cupy", "--T", "20", "--B", "8", "--D", "8", "--H", "16",
                      "--repeat", "3")
     assert bench["seconds"] > 0 and bench["backend"] == "cupy"
+
+
+def test_compile_says_what_it_compiled(jit_available, mkl_available):
+    out = run_json("compile")
+    assert out["compiled"] is jit_available and out["onemkl"] is mkl_available and out["seconds"] > 0
+    assert ("cache_dir" in out) is jit_available and ("why_not" in out) is not jit_available
+    assert ("onemkl_why_not" in out) is not mkl_available
+
+
+def test_bench_names_the_blas_and_refuses_one_it_cannot_use(jit_available, mkl_available):
+    if not jit_available:
+        pytest.skip("Numba is not available here")
+    lecture = ("--T", "50", "--B", "16", "--D", "8", "--H", "32", "--repeat", "2")  # the compiled sweeps' size
+    out = run_json("bench", *lecture, "--blas", "default")
+    assert out["path"] == "jit" and out["blas"] == "the BLAS SciPy brings, through Numba"
+    if mkl_available:
+        out = run_json("bench", *lecture, "--blas", "mkl", "--dtype", "float64")
+        assert out["blas"].startswith("oneMKL") and out["blas"].endswith("(packed dgemm)")
+    assert_one_line_error(run_cli("lstm", "bench", "--blas", "openblas"), "openblas")

@@ -11,10 +11,11 @@ import pytest
 from core import lstm_jit
 from core.backend import select_backend
 from core.limits import ConfigError
-from core.lstm import loss, lstm_backward, lstm_forward
-from core.lstm_lab import BenchConfig, bench, make_problem
+from core.lstm import JIT_MIN_FLOPS, loss, lstm_backward, lstm_forward
+from core.lstm_lab import BenchConfig, bench, lstm_flops, make_problem
 
 NUMPY = select_backend("numpy")
+LECTURE = {"T": 50, "B": 16, "D": 8, "H": 32}  # 2.5e7 flops: the compiled sweeps' by default
 
 
 @pytest.fixture
@@ -53,11 +54,15 @@ def test_the_tanh_coefficients_are_what_the_fit_gives():
     assert err < 1e-8  # the float64 fit is far better than float32 can hold
 
 
-def test_numpy_arrays_take_the_compiled_sweep_unless_asked_not_to(jit):
+def test_numpy_arrays_take_the_compiled_sweep_from_jit_min_flops_on_or_when_asked(jit):
     for dtype in ("float32", "float64"):
-        pr = make_problem(NUMPY, 3, 2, 4, 5, seed=1, dtype=dtype)
+        pr = make_problem(NUMPY, 3, 2, 4, 5, seed=1, dtype=dtype)  # 7,200 flops
+        assert lstm_forward(pr.p, pr.x, pr.h0, pr.c0)[1].path == "numpy"
+        assert lstm_forward(pr.p, pr.x, pr.h0, pr.c0, jit=True)[1].path == "jit"
+        pr = make_problem(NUMPY, 50, 16, 8, 32, seed=1, dtype=dtype)  # the lecture size: 2.5e7 flops
         assert lstm_forward(pr.p, pr.x, pr.h0, pr.c0)[1].path == "jit"
         assert lstm_forward(pr.p, pr.x, pr.h0, pr.c0, jit=False)[1].path == "numpy"
+    assert lstm_flops(50, 16, 8, 32) >= JIT_MIN_FLOPS > lstm_flops(49, 16, 8, 1)
 
 
 def test_tanh64_is_within_two_units_in_the_last_place_of_numpys(jit):
@@ -79,7 +84,7 @@ def test_tanh64_is_within_two_units_in_the_last_place_of_numpys(jit):
 
 
 def test_without_numba_float32_runs_on_the_numpy_sweep(monkeypatch):
-    monkeypatch.setattr(lstm_jit, "available", lambda: False)
+    monkeypatch.setattr(lstm_jit, "available", lambda dtype=None: False)
     pr = make_problem(NUMPY, 4, 3, 2, 5, seed=2, dtype="float32", random_state=True)
     h, cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0)
     assert cache.path == "numpy"
@@ -91,7 +96,7 @@ def test_a_nan_input_gives_nan_states_not_numbers(jit):
     pr = make_problem(NUMPY, 5, 2, 3, 4, seed=3, dtype="float32")
     x = pr.x.copy()
     x[2, 1, 0] = np.nan
-    h, cache = lstm_forward(pr.p, x, pr.h0, pr.c0)
+    h, cache = lstm_forward(pr.p, x, pr.h0, pr.c0, jit=True)
     assert cache.path == "jit"
     assert np.all(np.isnan(h[2:, 1])) and np.all(np.isfinite(h[:2])) and np.all(np.isfinite(h[:, 0]))
     g = lstm_backward(pr.p, cache, np.ones_like(h))
@@ -103,21 +108,43 @@ def test_kernels_that_fail_to_compile_fall_back_with_a_reason(monkeypatch):
         raise ImportError("No module named 'numba'")
 
     monkeypatch.setattr(lstm_jit, "_build", broken)
-    lstm_jit._kernels.cache_clear()
+    lstm_jit._reset()
     try:
-        assert not lstm_jit.available()
+        assert not lstm_jit.available() and not lstm_jit.mkl_available()
         assert lstm_jit.unavailable_reason() == "ImportError: No module named 'numba'"
         with pytest.raises(RuntimeError, match="not available here"):
             lstm_jit.tanh32(np.zeros(3, dtype=np.float32))
+        pr = make_problem(NUMPY, 3, 2, 2, 3, seed=1, dtype="float64")
+        assert lstm_forward(pr.p, pr.x, pr.h0, pr.c0)[1].path == "numpy"
     finally:
-        lstm_jit._kernels.cache_clear()
+        lstm_jit._reset()
+
+
+def test_a_kernel_that_computes_nonsense_is_not_taken(jit, monkeypatch):
+    k = lstm_jit._kernels()[0]
+    real = k["forward"]
+
+    def off_by_a_bit(W, xh, gates, c, tanh_c, z, blas):
+        real(W, xh, gates, c, tanh_c, z, blas)
+        xh[1:] *= 1.01
+
+    monkeypatch.setitem(k, "forward", off_by_a_bit)
+    lstm_jit._ready.cache_clear()
+    try:
+        assert not lstm_jit.available(np.float64)
+        assert lstm_jit.unavailable_reason(np.float64).startswith("ArithmeticError: the compiled float64 sweep")
+    finally:
+        monkeypatch.setitem(k, "forward", real)
+        lstm_jit._ready.cache_clear()
+    assert lstm_jit.available()
 
 
 def test_bench_says_which_sweep_it_timed(jit):
-    out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype="float32", repeat=2, torch=False, gemm_floor=False), NUMPY)
-    assert out["path"] == "jit"
-    out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype="float64", repeat=2, torch=False, gemm_floor=False), NUMPY)
-    assert out["path"] == "jit"
+    for dtype in ("float32", "float64"):
+        out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype=dtype, repeat=2, torch=False, gemm_floor=False), NUMPY)
+        assert out["path"] == "numpy"  # below JIT_MIN_FLOPS
+        out = bench(BenchConfig(**LECTURE, dtype=dtype, repeat=2, torch=False, gemm_floor=False), NUMPY)
+        assert out["path"] == "jit"
 
 
 def test_the_sweeps_hold_every_blas_to_one_thread(jit):
@@ -141,7 +168,7 @@ def test_a_bench_thread_limit_covers_the_blas_the_sweeps_call(jit, monkeypatch):
         return seen[-1]
 
     monkeypatch.setitem(k, "one_thread", recorded)
-    cfg = BenchConfig(T=3, B=2, D=2, H=3, dtype="float32", repeat=1, torch=False, gemm_floor=False, threads=1)
+    cfg = BenchConfig(**LECTURE, dtype="float32", repeat=1, torch=False, gemm_floor=False, threads=1)
     assert bench(cfg, NUMPY)["path"] == "jit"
     # every BLAS already on one thread: the sweeps had nothing to set and restore
     assert seen and all(isinstance(c, contextlib.nullcontext) for c in seen)
@@ -158,7 +185,7 @@ GRADS = ("W_x", "W_h", "b", "x", "h0", "c0", "h_bar", "c_bar", "gates_bar")
 
 def _run(T, B, D, H, dtype, blas, seed=4):
     pr = make_problem(NUMPY, T, B, D, H, seed=seed, dtype=dtype, random_state=True)
-    h, cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0, blas=blas)
+    h, cache = lstm_forward(pr.p, pr.x, pr.h0, pr.c0, jit=True, blas=blas)
     dl = np.random.default_rng(seed + 1).standard_normal((T, B, H)).astype(dtype)
     return h, cache, lstm_backward(pr.p, cache, dl)
 
@@ -202,8 +229,8 @@ def test_onemkl_asked_for_where_it_cannot_serve_is_a_clear_error(jit, monkeypatc
         lstm_forward(pr.p, pr.x, pr.h0, pr.c0, jit=False, blas="mkl")
     with pytest.raises(ConfigError, match="blas must be one of auto, mkl, default"):
         _run(4, 2, 3, 5, "float32", "openblas")
-    monkeypatch.setattr(lstm_jit, "mkl_available", lambda: False)
-    monkeypatch.setattr(lstm_jit, "mkl_unavailable_reason", lambda: "PackageNotFoundError: mkl")
+    monkeypatch.setattr(lstm_jit, "mkl_available", lambda dtype=None: False)
+    monkeypatch.setattr(lstm_jit, "mkl_unavailable_reason", lambda dtype=None: "PackageNotFoundError: mkl")
     with pytest.raises(ConfigError, match=r"not available here \(PackageNotFoundError: mkl\); install it with: "
                                           r"pip install -r requirements-mkl.txt"):
         _run(4, 2, 3, 5, "float32", "mkl")
@@ -224,8 +251,8 @@ def test_the_compiled_sweeps_leave_the_gate_adjoints_until_they_are_read(jit):
 
 
 def test_bench_says_which_blas_ran_the_products(with_mkl):
-    cfg = BenchConfig(T=4, B=2, D=3, H=5, dtype="float32", repeat=2, torch=False, gemm_floor=True)
+    cfg = BenchConfig(**LECTURE, dtype="float32", repeat=2, torch=False, gemm_floor=True)
     out = bench(cfg, NUMPY)
     assert out["blas"].startswith("oneMKL 20") and out["gemm_floor"]["mkl_seconds"] > 0
-    out = bench(BenchConfig(T=4, B=2, D=3, H=5, dtype="float32", repeat=2, torch=False, blas="default"), NUMPY)
+    out = bench(BenchConfig(**LECTURE, dtype="float32", repeat=2, torch=False, blas="default"), NUMPY)
     assert out["blas"] == "the BLAS SciPy brings, through Numba" and "mkl_seconds" not in out["gemm_floor"]

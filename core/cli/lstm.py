@@ -4,6 +4,7 @@
     lstm seed       the seed's eqs (1)-(9) at a step of the scalar LSTM: as written vs true
     lstm gradcheck  hand BPTT against finite differences (float64) and a random-direction check
     lstm bench      forward+backward seconds, and torch.nn.LSTM's on the same weights if installed
+    lstm compile    compile the NumPy sweeps with Numba now (``make run`` does, once), and say how
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ def benchmark(args: argparse.Namespace) -> int:
     return emit(out, args)
 
 
+def compile_sweeps(args: argparse.Namespace) -> int:
+    import time
+
+    from core import lstm_jit
+
+    t0 = time.perf_counter()
+    jit, mkl = lstm_jit.available(), lstm_jit.mkl_available()  # compiles, or loads Numba's cache
+    out: dict[str, Any] = {"compiled": jit, "seconds": time.perf_counter() - t0, "onemkl": mkl}
+    if jit:
+        out["cache_dir"] = lstm_jit._kernels()[0]["forward"].stats.cache_path
+    else:
+        out["why_not"] = lstm_jit.unavailable_reason()
+    if not mkl:
+        out["onemkl_why_not"] = lstm_jit.mkl_unavailable_reason()
+    return emit(out, args)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lstm", help="LSTM through time: BPTT by hand, the seed's eqs (1)-(9)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -92,7 +110,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "directions at sizes times --direction-scale.")
     add_arguments(g, GradcheckConfig)
     g.add_argument("--path", choices=("fast", "standard"), default="fast",
-                   help="fast: the in-place NumPy sweep (NumPy only); standard: the array-API path")
+                   help="fast: the NumPy sweeps (compiled where Numba is installed); standard: the "
+                        "array-API path")
     g.set_defaults(func=check)
 
     b = cmds.add_parser("bench", parents=[run_options()], help="forward+backward time (vs torch.nn.LSTM)",
@@ -101,3 +120,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "alternately in the same process, and the ratio ours/torch.")
     add_arguments(b, BenchConfig)
     b.set_defaults(func=benchmark)
+
+    c = cmds.add_parser("compile", parents=[run_options()], help="compile the NumPy sweeps with Numba now",
+                        description="Compile the LSTM sweeps for NumPy arrays (float32 and float64, "
+                                    "with and without oneMKL where it is installed) into Numba's "
+                                    "cache, so that no page or command pays for it later (about "
+                                    "ten seconds, once per installation; later processes load them "
+                                    "in about half a second). Without Numba it says why, and the "
+                                    "sweeps run on NumPy alone.")
+    c.set_defaults(func=compile_sweeps)
