@@ -40,6 +40,10 @@ BLAS_CHOICES = ("auto", "mkl", "default")  # where the compiled sweeps take thei
 # 0.5 s (loading Numba and its cache), which would land on the LSTM page's first view (its
 # defaults are 0.3 MFLOP; the lecture benchmark size is 25 MFLOP)
 JIT_MIN_FLOPS = 1e7
+# ... and oneMKL, where installed, from this much on (blas "auto"): packing the weights costs two
+# calls per sweep, so below it the BLAS SciPy brings was faster (lecture size, 2.5e7 flops: 0.65
+# against 0.71 ms in float32); above it oneMKL (9.8e7: 1.55 against 1.70 ms; 1.6e9: 16.5 against 23.0)
+MKL_MIN_FLOPS = 5e7
 
 
 def gate(a: Any, name: str) -> Any:
@@ -193,14 +197,16 @@ def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
     is "mkl"), else the in-place NumPy one. ``blas`` picks
     where the compiled sweep's matrix products run (:data:`BLAS_CHOICES`): "mkl" on oneMKL (an
     error where it is not installed), "default" on the BLAS SciPy brings, "auto" on oneMKL where
-    it is available. The other paths use their array library's own matrix product.
+    it is available and the work reaches :data:`MKL_MIN_FLOPS`. The other paths use their array
+    library's own matrix product.
     """
     T, B, D, H = check_shapes(p, x, h0, c0)
     if blas not in BLAS_CHOICES:
         raise ConfigError(f"blas must be one of {', '.join(BLAS_CHOICES)}; got {blas!r}")
     xp = namespace(x, h0, c0, p.W_x, p.W_h, p.b)
+    flops = 6 * T * B * (D + H) * 4 * H  # of forward+backward, as lstm_lab.lstm_flops counts them
     if jit is None:  # asking for oneMKL asks for the compiled sweeps, the only ones it serves
-        jit = blas == "mkl" or 6 * T * B * (D + H) * 4 * H >= JIT_MIN_FLOPS  # flops: lstm_lab.lstm_flops
+        jit = blas == "mkl" or flops >= JIT_MIN_FLOPS
     jit = jit and fast and xp is np and x.dtype in (np.float32, np.float64)
     if blas == "mkl":
         _require_mkl(jit, x.dtype)
@@ -208,7 +214,7 @@ def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
         from core import lstm_fast, lstm_jit
 
         if jit and lstm_jit.available(x.dtype):
-            use_mkl = lstm_jit.mkl_available(x.dtype) if blas == "auto" else blas == "mkl"
+            use_mkl = blas == "mkl" or (blas == "auto" and flops >= MKL_MIN_FLOPS and lstm_jit.mkl_available(x.dtype))
             cache = LSTMCache(**lstm_jit.forward(p.W_x, p.W_h, p.b, x, h0, c0, use_mkl=use_mkl))
         else:
             cache = LSTMCache(**lstm_fast.forward(p.W_x, p.W_h, p.b, x, h0, c0), path="numpy")

@@ -11,7 +11,7 @@ import pytest
 from core import lstm_jit
 from core.backend import select_backend
 from core.limits import ConfigError
-from core.lstm import JIT_MIN_FLOPS, loss, lstm_backward, lstm_forward
+from core.lstm import JIT_MIN_FLOPS, MKL_MIN_FLOPS, loss, lstm_backward, lstm_forward
 from core.lstm_lab import BenchConfig, bench, lstm_flops, make_problem
 
 NUMPY = select_backend("numpy")
@@ -217,10 +217,13 @@ def test_blocks_of_z_bar_of_any_size_give_the_same_gradients(jit, monkeypatch):
             np.testing.assert_allclose(getattr(g, name), getattr(ref, name), rtol=2e-5, atol=2e-6)
 
 
-def test_auto_takes_onemkl_where_it_is_installed(with_mkl):
-    assert _run(4, 2, 3, 5, "float32", "auto")[1].blas == "mkl"
-    assert _run(4, 2, 3, 5, "float32", "default")[1].blas == ""
-    assert _run(4, 2, 3, 5, "float64", "auto")[1].blas == "mkl"
+def test_auto_takes_onemkl_where_it_is_installed_and_the_work_is_large_enough(with_mkl):
+    for dtype in ("float32", "float64"):
+        assert _run(50, 16, 16, 64, dtype, "auto")[1].blas == "mkl"  # 9.8e7 flops
+        assert _run(50, 16, 16, 64, dtype, "default")[1].blas == ""
+        assert _run(50, 16, 8, 32, dtype, "auto")[1].blas == ""  # 2.5e7: packing costs more than it saves
+        assert _run(4, 2, 3, 5, dtype, "mkl")[1].blas == "mkl"  # asked for, at any size
+    assert lstm_flops(50, 16, 8, 32) < MKL_MIN_FLOPS <= lstm_flops(50, 16, 16, 64)
 
 
 def test_onemkl_asked_for_where_it_cannot_serve_is_a_clear_error(jit, monkeypatch):
@@ -251,7 +254,7 @@ def test_the_compiled_sweeps_leave_the_gate_adjoints_until_they_are_read(jit):
 
 
 def test_bench_says_which_blas_ran_the_products(with_mkl):
-    cfg = BenchConfig(**LECTURE, dtype="float32", repeat=2, torch=False, gemm_floor=True)
+    cfg = BenchConfig(T=50, B=16, D=16, H=64, dtype="float32", repeat=2, torch=False, gemm_floor=True)
     out = bench(cfg, NUMPY)
     assert out["blas"].startswith("oneMKL 20") and out["gemm_floor"]["mkl_seconds"] > 0
     out = bench(BenchConfig(**LECTURE, dtype="float32", repeat=2, torch=False, blas="default"), NUMPY)
