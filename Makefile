@@ -8,7 +8,7 @@ BIN     = $(VENV)/bin
 ADDRESS ?= localhost
 PORT    ?= 8501
 
-.PHONY: run test lint gpu mkl bench clean
+.PHONY: run test lint gpu mkl clean
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
