@@ -14,25 +14,13 @@ derivative array, and it leaves the gate adjoints of eqs (3)-(6), which only the
 writes costs time).
 
 The matrix products run on oneMKL's packed interface where it is installed (``core/mkl.py``,
-the weights packed once per sweep), else on the BLAS SciPy brings through Numba's ``np.dot``;
-:func:`_products` picks one when Numba compiles a kernel.
+the weights packed once per sweep), else on the BLAS SciPy brings through Numba's ``np.dot``
+(``core/jit_blas.py`` picks one when Numba compiles a kernel). tanh is ``core/jit_tanh.py``'s,
+vectorised in both precisions (Numba's own is a scalar library call).
 
-tanh: Numba compiles ``math.tanh`` to a scalar library call per element, about seven times slower
-than NumPy's vectorised one, so the loops use their own, which the compiler vectorises (the
-kernels take :func:`act`, which picks one by precision):
-
-* float32, :func:`tanh32`: a rational function x P(x²) / Q(x²) whose coefficients come from
-  :func:`fit_tanh` (a test re-derives them), evaluated in float64 and rounded once to float32, so
-  it is as close to tanh as NumPy's own float32 tanh (6e-8; evaluated in float32 it was 3.5e-7
-  off and not monotone), and exactly ±1 from |x| = 9 on;
-* float64, :func:`tanh64`: below |x| = 0.625, x + x³ P(x²) / Q(x²) with the Cephes library's
-  coefficients; above, 1 - 2 / (e^2|x| + 1) with e^y = e^r 2^n, e^r from its Taylor series and
-  2^n an integer power of two. Within 2 units in the last place of NumPy's tanh, exactly ±1 from
-  |x| = 20 on.
-
-Both are odd, monotone and pass NaN through. float32 and float64 NumPy arrays take this path.
-Without Numba, or when compiling fails, :func:`available` is False and the callers use
-``core/lstm_fast.py``.
+float32 and float64 NumPy arrays take this path. Each precision, with and without oneMKL, is
+loaded (or compiled) when first needed and tried on a tiny problem first; without Numba, or where
+that fails, :func:`available` is False and the callers use ``core/lstm_fast.py``.
 """
 
 from __future__ import annotations
@@ -45,171 +33,22 @@ from typing import Any
 
 import numpy as np
 
-from core import lstm, mkl
-from core.mkl import NO_TRANS, PACKED, ROW_MAJOR, TRANS
+from core import jit_blas, jit_tanh, lstm, mkl
+from core.jit_blas import add_at_b, step
+from core.jit_tanh import act
 
-_MKL = 1  # the kernels' ``blas`` argument for oneMKL (None: np.dot); see _products
-_MKL_SYMBOLS = {f"{p}{f}": f"recurrence_lab_mkl_{p}gemm{'_compute' if f == 'compute' else ''}"
-                for p in "sd" for f in ("compute", "gemm")}  # names for LLVM of oneMKL's functions
 Z_BAR_BLOCK = 8  # steps of z_bar that the backward adds into the weight gradients at once (8 x B rows)
-# float64: |x| < 0.625, tanh x = x + x³ P(x²) / Q(x²) with the coefficients of the Cephes library
-# (S. L. Moshier), within 0.76 units in the last place here; above, 1 - 2 / (e^2|x| + 1)
-TANH64_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1, -1.61468768441708447952e3)
-TANH64_Q = (1.12811678491632931402e2, 2.23548839060100448583e3, 4.84406305325125486048e3)  # and 1 s³
-TANH64_CLIP = 20.0  # tanh(20) = 1 - 8e-18 rounds to 1 in float64
-LN2 = (6.93145751953125e-1, 1.42860682030941723212e-6)  # ln 2 = LN2[0] + LN2[1], LN2[0] with 24 bits
-TANH_CLIP = 9.0  # tanh(9) = 1 - 3e-8 rounds to 1 in float32
-# tanh(x) ~ x P(x²) / Q(x²) on [-9, 9], P of degree 6 and Q of degree 3 in x², Q(0) = 1:
-# fit_tanh(7, 3) (float64 error 6e-9).
-TANH_P = (0.9999999691654013, 0.13079168466390742, 0.0030986584440938817, 1.1101835504149375e-05,
-          -2.0029447622534902e-08, 5.192560749615392e-11, -8.29079848413249e-14)
-TANH_Q = (1.0, 0.4641248878733222, 0.024473781306769728, 0.0002538605294944996)
-
-
-def fit_tanh(n_p: int = 7, n_q: int = 3, clip: float = TANH_CLIP, nodes: int = 40_000,
-             iterations: int = 40) -> tuple[tuple[float, ...], tuple[float, ...], float]:
-    """Coefficients (P, Q) of tanh(x) ~ x P(x²) / Q(x²) on [0, clip] with Q(0) = 1, and the
-    largest error in float64: linearised least squares (x P - tanh Q = 0, divided by the last Q),
-    reweighted toward the largest errors (Lawson), keeping the best iterate."""
-    t = np.cos(np.linspace(np.pi, 0.0, nodes)) * 0.5 + 0.5  # dense near both ends
-    x = t[t * clip > 1e-3] * clip
-    y, u = np.tanh(x), (x / clip) ** 2  # u in [0, 1] keeps the system well scaled
-    Vp = (x / clip)[:, None] * u[:, None] ** np.arange(n_p)
-    Vq = u[:, None] ** np.arange(1, n_q + 1)
-    w, q = np.ones_like(x), np.ones_like(x)
-    best_err, best = np.inf, None
-    for _ in range(iterations):
-        a = np.concatenate([Vp, -y[:, None] * Vq], axis=1)
-        ww = w / q
-        coef = np.linalg.lstsq(a * ww[:, None], y * ww, rcond=None)[0]
-        q = 1.0 + Vq @ coef[n_p:]
-        err = np.abs(Vp @ coef[:n_p] / q - y)
-        if err.max() < best_err:
-            best_err, best = float(err.max()), coef.copy()
-        w = w * np.sqrt(err / err.max() + 1e-6)
-        w /= w.max()
-    p = best[:n_p] / clip ** (2 * np.arange(n_p) + 1)  # back to powers of x² (x factored out)
-    q = np.concatenate([[1.0], best[n_p:] / clip ** (2 * np.arange(1, n_q + 1))])
-    return tuple(map(float, p)), tuple(map(float, q)), best_err
-
-
-def _products() -> tuple[Any, Any]:
-    """The sweeps' two matrix products, chosen by the type of their first argument, ``blas``:
-    None takes NumPy's ``np.dot`` (SciPy's BLAS), an integer takes oneMKL's functions. The choice
-    is made when Numba types a kernel, so each kernel is compiled (and cached) once per choice and
-    only the oneMKL one refers to oneMKL's symbols (registered with LLVM by :func:`_link_mkl`)."""
-    from numba import types
-    from numba.extending import overload
-
-    i32, vp = types.int32, types.voidptr
-    ext = {}  # (dtype, "compute" or "gemm"): oneMKL's function, as an external symbol for LLVM
-    for prefix, f in (("s", types.float32), ("d", types.float64)):
-        ext[f, "compute"] = types.ExternalFunction(_MKL_SYMBOLS[prefix + "compute"], types.void(
-            i32, i32, i32, i32, i32, i32, vp, i32, vp, i32, f, vp, i32))
-        ext[f, "gemm"] = types.ExternalFunction(_MKL_SYMBOLS[prefix + "gemm"], types.void(
-            i32, i32, i32, i32, i32, i32, f, vp, i32, vp, i32, f, vp, i32))
-
-    def step(blas, a, w, out):
-        """out = a @ w; with oneMKL, w is :func:`core.mkl.pack_b`'s packed buffer."""
-
-    def add_at_b(blas, a, b, out, first):
-        """out = a^T b if first, else out += a^T b."""
-
-    @overload(step, jit_options={"cache": True})
-    def _step(blas, a, w, out):
-        if isinstance(blas, types.NoneType):
-            return lambda blas, a, w, out: np.dot(a, w, out)
-        compute, zero = ext[a.dtype, "compute"], np.dtype(str(a.dtype)).type(0.0)
-
-        def impl(blas, a, w, out):
-            m, k = a.shape
-            n = out.shape[1]
-            compute(ROW_MAJOR, NO_TRANS, PACKED, m, n, k, a.ctypes.data, k, w.ctypes.data, n, zero,
-                    out.ctypes.data, n)
-        return impl
-
-    @overload(add_at_b, jit_options={"cache": True})
-    def _add_at_b(blas, a, b, out, first):
-        if isinstance(blas, types.NoneType):
-            def impl_np(blas, a, b, out, first):
-                if first:
-                    np.dot(a.T, b, out)
-                else:
-                    out += np.dot(a.T, b)
-            return impl_np
-        gemm, dt = ext[a.dtype, "gemm"], np.dtype(str(a.dtype)).type
-        zero, one = dt(0.0), dt(1.0)
-
-        def impl(blas, a, b, out, first):
-            r, m = a.shape
-            n = b.shape[1]
-            gemm(ROW_MAJOR, TRANS, NO_TRANS, m, n, r, one, a.ctypes.data, m, b.ctypes.data, n,
-                 zero if first else one, out.ctypes.data, n)
-        return impl
-
-    return step, add_at_b
-
-
-def act(x: Any) -> Any:
-    """tanh in the kernels (:func:`_build` gives it a float32 and a float64 implementation)."""
-    raise NotImplementedError("act is for compiled code")
 
 
 def _build() -> dict[str, Any]:
     """Compile the kernels (Numba imported here, so importing this module never fails)."""
-    import math
-
     import numba
-    from numba import types
-    from numba.extending import overload
 
-    f32, f64 = np.float32, np.float64
-    one, half, clip = f32(1.0), f32(0.5), f64(TANH_CLIP)
-    p0, p1, p2, p3, p4, p5, p6 = (f64(c) for c in TANH_P)
-    q0, q1, q2, q3 = (f64(c) for c in TANH_Q)
-    c_p0, c_p1, c_p2 = (f64(c) for c in TANH64_P)
-    c_q1, c_q2, c_q3 = (f64(c) for c in TANH64_Q)
-    clip64, LOG2E, LN2_HI, LN2_LO = f64(TANH64_CLIP), f64(1.4426950408889634), f64(LN2[0]), f64(LN2[1])
-    SMALL64, TINY64 = f64(0.625), f64(1e-200)
-    e0, e1, e2, e3, e4, e5, e6, e7, e8, e9, e10, e11, e12, e13 = (f64(1.0 / math.factorial(k)) for k in range(14))
-    # no "nnan"/"ninf": NaN and inf must come through as they would in NumPy; the "numpy" error
-    # model drops the division-by-zero check that would stop the loops from vectorising
-    jit = functools.partial(numba.njit, cache=True, nogil=True, error_model="numpy",
-                            fastmath={"contract", "nsz"})
-
-    @jit(inline="always")
-    def tanh32(x32):
-        x = f64(x32)  # evaluated in float64, then rounded once: within 0.5 float32 units + 6e-9
-        s = x * x
-        p = (((((p6 * s + p5) * s + p4) * s + p3) * s + p2) * s + p1) * s + p0
-        q = ((q3 * s + q2) * s + q1) * s + q0
-        y = x * p / q
-        y = f64(1.0) if x >= clip else y  # comparisons with NaN are false: NaN passes
-        return f32(f64(-1.0) if x <= -clip else y)
-
-    @jit(inline="always")
-    def tanh64(x):
-        a = abs(x)
-        s = x * x  # |x| < 0.625: x + x³ P(x²) / Q(x²)
-        small = x + x * s * (((c_p0 * s + c_p1) * s + c_p2) / (((s + c_q1) * s + c_q2) * s + c_q3))
-        y = f64(2.0) * min(a, clip64)  # else 1 - 2 / (e^2|x| + 1), e^y = e^r 2^n, |r| <= ln(2) / 2
-        n = math.floor(y * LOG2E + f64(0.5))
-        r = (y - n * LN2_HI) - n * LN2_LO  # n LN2_HI is exact: LN2_HI has 24 bits
-        e = ((((((e13 * r + e12) * r + e11) * r + e10) * r + e9) * r + e8) * r + e7) * r + e6  # e^r: its
-        e = (((((e * r + e5) * r + e4) * r + e3) * r + e2) * r + e1) * r + e0  # Taylor series to r^13
-        big = f64(1.0) - f64(2.0) / (e * f64(np.int64(1) << np.int64(n)) + f64(1.0))
-        big = big if x >= 0 else -big
-        return (small if a >= TINY64 else x) if a < SMALL64 else (x if a != a else big)  # NaN passes
-
-    @overload(act, jit_options={"cache": True})
-    def _act(x):  # the kernels' tanh, by the precision of its argument
-        if x == types.float32:
-            return lambda x: tanh32(x)
-        if x == types.float64:
-            return lambda x: tanh64(x)
-        return None
-
-    step, add_at_b = _products()
+    f32 = np.float32
+    one, half = f32(1.0), f32(0.5)
+    jit = functools.partial(numba.njit, **jit_tanh.NJIT_OPTIONS)
+    jit_tanh.register()
+    jit_blas.register()
 
     @jit
     def tanh_array(x, out):
@@ -306,7 +145,7 @@ def _ready(dtype: str, use_mkl: bool) -> tuple[bool, str]:
             return _ready(dtype, False)
     try:
         if use_mkl:
-            _link_mkl()
+            jit_blas.link_mkl()
         _tiny_run(k, np.dtype(dtype), use_mkl=use_mkl)
         k["one_thread"] = _one_blas_thread()  # again: a variant may have loaded another BLAS
         return True, ""
@@ -327,18 +166,6 @@ def _reset() -> None:
     """Forget what was loaded and tried (for tests that make it fail)."""
     _ready.cache_clear()
     _kernels.cache_clear()
-
-
-def _link_mkl() -> None:
-    """Tell LLVM where oneMKL's functions are, under the names the kernels call them by
-    (before a kernel that calls them is compiled or loaded from Numba's cache)."""
-    import ctypes
-
-    import llvmlite.binding
-
-    lib = mkl.library()
-    for key, name in _MKL_SYMBOLS.items():
-        llvmlite.binding.add_symbol(name, ctypes.cast(getattr(lib, key), ctypes.c_void_p).value)
 
 
 def _tiny_run(k: dict[str, Any], dtype: np.dtype, *, use_mkl: bool) -> None:
@@ -453,7 +280,7 @@ def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: 
     xh[0, :, D:D + H] = h0
     xh[:, :, D + H] = 1.0
     c[0] = c0
-    blas, W = (_MKL, mkl.pack_b(W, B)) if use_mkl else (None, W)
+    blas, W = (jit_blas.MKL, mkl.pack_b(W, B)) if use_mkl else (None, W)
     with k.get("one_thread", contextlib.nullcontext)():
         k["forward"](W, xh, gates, c, tanh_c, np.empty((B, 4 * H), dtype=dt), blas)
     return dict(x=x, h=xh[:, :, D:D + H], c=c, gates=gates, tanh_c=tanh_c, xh=xh, path="jit",
@@ -479,7 +306,7 @@ def backward(W_x: np.ndarray, W_h: np.ndarray, cache: Any, dL_dh: np.ndarray, *,
     h_bar, c_bar = np.empty((T, B, H), dtype=dt), np.empty((T, B, H), dtype=dt)
     cn = np.zeros((B, H), dtype=dt)
     dW = np.empty((K, 4 * H), dtype=dt)  # rows [W_x; W_h; b]
-    blas, Wt = (_MKL, mkl.pack_b(Wt, B)) if use_mkl else (None, Wt)
+    blas, Wt = (jit_blas.MKL, mkl.pack_b(Wt, B)) if use_mkl else (None, Wt)
     with k.get("one_thread", contextlib.nullcontext)():
         k["backward"](Wt, cache.gates, cache.c, cache.tanh_c, dl, cache.xh, z_bar, r, h_bar, c_bar, cn, dW, blas)
     return dict(W_x=dW[:D], W_h=dW[D:D + H], b=dW[D + H], x=r[:T, :, :D], h0=r[0, :, D:].copy(),

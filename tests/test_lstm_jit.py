@@ -8,7 +8,7 @@ import contextlib
 import numpy as np
 import pytest
 
-from core import lstm_jit
+from core import jit_tanh, lstm_jit
 from core.backend import select_backend
 from core.limits import ConfigError
 from core.lstm import JIT_MIN_FLOPS, MKL_MIN_FLOPS, loss, lstm_backward, lstm_forward
@@ -35,7 +35,7 @@ def test_tanh32_is_as_close_to_tanh_as_numpys_float32_tanh(jit):
     assert err.max() <= 1.0001 * np.abs(np.tanh(x) - ref).max()  # no worse than NumPy's float32 tanh
     small = (np.abs(x) < 1e-3) & (x != 0)  # near 0, tanh x ~ x: relative error is what counts there
     assert np.max(err[small] / np.abs(ref[small])) <= np.finfo(np.float32).eps
-    beyond = np.abs(x) >= lstm_jit.TANH_CLIP
+    beyond = np.abs(x) >= jit_tanh.TANH_CLIP
     assert np.abs(y).max() == 1.0 and np.all(y[beyond] == np.sign(x[beyond]))
     np.testing.assert_array_equal(lstm_jit.tanh32(-x), -y)  # odd, exactly
     assert np.all(np.diff(lstm_jit.tanh32(np.linspace(-12, 12, 200_001, dtype=np.float32))) >= 0)  # monotone
@@ -48,9 +48,9 @@ def test_tanh32_passes_nan_and_saturates_at_infinity(jit):
 
 
 def test_the_tanh_coefficients_are_what_the_fit_gives():
-    p, q, err = lstm_jit.fit_tanh()
-    np.testing.assert_allclose(p, lstm_jit.TANH_P, rtol=1e-6)
-    np.testing.assert_allclose(q, lstm_jit.TANH_Q, rtol=1e-6)
+    p, q, err = jit_tanh.fit_tanh()
+    np.testing.assert_allclose(p, jit_tanh.TANH_P, rtol=1e-6)
+    np.testing.assert_allclose(q, jit_tanh.TANH_Q, rtol=1e-6)
     assert err < 1e-8  # the float64 fit is far better than float32 can hold
 
 
