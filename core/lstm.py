@@ -46,6 +46,12 @@ JIT_MIN_FLOPS = 1e7
 MKL_MIN_FLOPS = 5e7
 
 
+def lstm_flops(T: int, B: int, D: int, H: int) -> float:
+    """Forward+backward GEMM flops: forward 2·T·B·(D+H)·4H; the backward twice that
+    (z_bar [W_x; W_h]^T for the adjoints of x and h, and [x | h]^T z_bar for the weights)."""
+    return 3 * 2 * T * B * (D + H) * 4 * H
+
+
 def gate(a: Any, name: str) -> Any:
     """The block of gate ``name`` in the last (4H) axis of ``a``."""
     H = a.shape[-1] // 4
@@ -101,7 +107,8 @@ class LSTMGrads:
     def gates_bar(self) -> Any:
         """(T, B, 4H): adjoints of the gate activations [i f o g], eqs (3)-(6). They are for
         plotting: the compiled sweeps leave them to :func:`gate_adjoints`, run when first read
-        (writing them in the sweep took about 0.6 ms of its 15 at the benchmark's large size)."""
+        (writing them made the backward loop alone take 1.7 ms instead of 1.1 at the benchmark's
+        large size)."""
         g = self.gate_adjoints
         return g() if callable(g) else g
 
@@ -194,17 +201,16 @@ def lstm_forward(p: LSTMParams, x: Any, h0: Any, c0: Any, *, fast: bool = True,
 
     ``fast`` takes a NumPy sweep when the arrays are NumPy arrays: the compiled one where Numba is
     available and ``jit`` is true (None: from :data:`JIT_MIN_FLOPS` of work on, or where ``blas``
-    is "mkl"), else the in-place NumPy one. ``blas`` picks
-    where the compiled sweep's matrix products run (:data:`BLAS_CHOICES`): "mkl" on oneMKL (an
-    error where it is not installed), "default" on the BLAS SciPy brings, "auto" on oneMKL where
-    it is available and the work reaches :data:`MKL_MIN_FLOPS`. The other paths use their array
-    library's own matrix product.
+    is "mkl"), else the in-place NumPy one. ``blas`` picks where the compiled sweep's matrix
+    products run (:data:`BLAS_CHOICES`): "mkl" on oneMKL (an error where it is not installed),
+    "default" on the BLAS SciPy brings, "auto" on oneMKL where it is available and the work
+    reaches :data:`MKL_MIN_FLOPS`. The other paths use their array library's own matrix product.
     """
     T, B, D, H = check_shapes(p, x, h0, c0)
     if blas not in BLAS_CHOICES:
         raise ConfigError(f"blas must be one of {', '.join(BLAS_CHOICES)}; got {blas!r}")
     xp = namespace(x, h0, c0, p.W_x, p.W_h, p.b)
-    flops = 6 * T * B * (D + H) * 4 * H  # of forward+backward, as lstm_lab.lstm_flops counts them
+    flops = lstm_flops(T, B, D, H)
     if jit is None:  # asking for oneMKL asks for the compiled sweeps, the only ones it serves
         jit = blas == "mkl" or flops >= JIT_MIN_FLOPS
     jit = jit and fast and xp is np and x.dtype in (np.float32, np.float64)
