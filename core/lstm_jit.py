@@ -127,7 +127,7 @@ def _kernels() -> tuple[dict[str, Any] | None, str]:
     try:
         return _build(), ""
     except Exception as exc:  # ImportError: no Numba
-        return None, _why(exc)
+        return None, mkl.describe_error(exc)
 
 
 @functools.cache
@@ -150,7 +150,7 @@ def _ready(dtype: str, use_mkl: bool) -> tuple[bool, str]:
         k["one_thread"] = _one_blas_thread()  # again: a variant may have loaded another BLAS
         return True, ""
     except Exception as exc:  # Numba failing to compile on this platform, or a wrong result
-        return False, _why(exc)
+        return False, mkl.describe_error(exc)
 
 
 def _check(dtype: Any, use_mkl: bool) -> tuple[bool, str]:
@@ -182,10 +182,6 @@ def _tiny_run(k: dict[str, Any], dtype: np.dtype, *, use_mkl: bool) -> None:
     if not (np.isclose(cache.h[1, 0, 0], h, rtol=1e-5) and np.all(np.isfinite(grads["W_x"]))):
         raise ArithmeticError(f"the compiled {dtype} sweep gives h(1) = {cache.h[1, 0, 0]}, not {h}")
     k["tanh"](x[0, 0], np.empty_like(x[0, 0]))  # and the tanh the tests call
-
-
-def _why(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
 
 
 def _one_blas_thread() -> Any:
@@ -259,14 +255,12 @@ def _dtype(x: np.ndarray) -> np.dtype:
 
 
 def forward(W_x: np.ndarray, W_h: np.ndarray, b: np.ndarray, x: np.ndarray, h0: np.ndarray,
-            c0: np.ndarray, *, kernels: dict[str, Any] | None = None, use_mkl: bool | None = None
-            ) -> dict[str, Any]:
+            c0: np.ndarray, *, use_mkl: bool, kernels: dict[str, Any] | None = None) -> dict[str, Any]:
     """Fields of an :class:`~core.lstm.LSTMCache` for float32 or float64 arrays. ``use_mkl``: take
-    the matrix products from oneMKL (None: where it is available); the backward does as this did."""
+    the matrix products from oneMKL (``core.lstm.lstm_forward`` decides); the backward does as
+    this did."""
     dt = _dtype(x)
     k = kernels or _require(dt)
-    if use_mkl is None:
-        use_mkl = mkl_available(dt)
     T, B, D = x.shape
     H = W_h.shape[0]
     half = np.full(4 * H, 0.5, dtype=dt)

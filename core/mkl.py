@@ -75,7 +75,13 @@ def _load() -> tuple[SimpleNamespace | None, str]:
             _selftest(m, dtype)
         return m, ""
     except Exception as exc:  # not installed, no such file, or a library that does not behave
-        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        return None, describe_error(exc)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for a reason something optional cannot run here: the exception's type and the
+    first line of its message."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
 
 
 def _selftest(m: SimpleNamespace, dtype: Any) -> None:
