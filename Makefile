@@ -8,16 +8,15 @@ BIN     = $(VENV)/bin
 ADDRESS ?= localhost
 PORT    ?= 8501
 
-.PHONY: run test lint gpu mkl clean
+.PHONY: run test lint gpu clean
 
 $(BIN)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m core lstm compile --quiet
 	touch $@
 
-$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt requirements-mkl.txt
+$(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
@@ -33,10 +32,6 @@ lint: $(BIN)/.dev
 
 gpu: $(BIN)/.runtime
 	$(BIN)/python -m pip install --quiet -r requirements-gpu.txt
-
-mkl: $(BIN)/.runtime
-	$(BIN)/python -m pip install --quiet -r requirements-mkl.txt
-	$(BIN)/python -m core lstm compile --quiet
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache tests/artifacts

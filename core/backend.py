@@ -7,16 +7,15 @@ live by creating them with a :class:`Backend`. The public surface is small:
 * :func:`select_backend` -- a :class:`Backend` by name (``auto``, ``numpy``, ``cupy``);
 * :func:`describe_device` -- CPU model and threads, or GPU name and memory;
 * :func:`to_numpy` -- any result as a NumPy array, for plotting and JSON;
-* :func:`time_call` -- median wall time of a call, synchronising the GPU around it.
+* :func:`synchronize` -- wait for a GPU's queued work (timings live in :mod:`core.timing`);
+* :func:`blas_threads` -- hold the CPU's BLAS to a number of threads.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
-import statistics
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,38 +192,19 @@ def synchronize(xp: Any) -> None:
         cupy.cuda.get_current_stream().synchronize()
 
 
-@dataclass(frozen=True)
-class Timing:
-    """Wall times of repeated calls, in seconds."""
+def blas_threads(n: int | None) -> contextlib.AbstractContextManager:
+    """A context that holds NumPy's BLAS (OpenBLAS, MKL) to ``n`` threads; nothing for None.
 
-    times: tuple[float, ...]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    @property
-    def best(self) -> float:
-        return min(self.times)
-
-
-def time_call(fn: Callable[[], Any], *, xp: Any = np, repeat: int = 5, warmup: int = 1,
-              max_seconds: float | None = None) -> Timing:
-    """Time ``fn()`` ``repeat`` times after ``warmup`` untimed calls, synchronising the device
-    before and after each call. ``max_seconds`` stops repeating early once that much time
-    has been spent (at least one timed call always runs)."""
-    for _ in range(warmup):
-        fn()
-    synchronize(xp)
-    times: list[float] = []
-    spent = 0.0
-    for _ in range(max(1, repeat)):
-        t0 = time.perf_counter()
-        fn()
-        synchronize(xp)
-        dt = time.perf_counter() - t0
-        times.append(dt)
-        spent += dt
-        if max_seconds is not None and spent > max_seconds:
-            break
-    return Timing(tuple(times))
+    The lab's products are small (8 x 8 grids, H of a few dozen, one step of a recurrence):
+    a multi-threaded BLAS spends longer waking its threads than multiplying, and on a busy
+    machine a thread that loses its core makes every product wait for it. threadpoolctl comes
+    with scikit-learn; without it this does nothing."""
+    if n is None:
+        return contextlib.nullcontext()
+    if not isinstance(n, int) or n < 1:
+        raise ConfigError(f"BLAS threads must be a positive integer, got {n!r}")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")

@@ -77,7 +77,9 @@ class Config:
     Subclasses add cross-field checks (a memory estimate, say) by overriding :meth:`check`.
     """
 
-    cli_topic: ClassVar[str] = ""  # e.g. "lstm train"; used by to_cli_args
+    cli_topic: ClassVar[str] = ""  # the command that runs this config, e.g. "lstm run" (cli_command)
+    # the sidebar's settings (RunConfig fields) that this command takes as options
+    cli_run_options: ClassVar[tuple[str, ...]] = ("backend", "seed")
 
     def __post_init__(self) -> None:
         for name, spec in specs(self).items():
@@ -164,6 +166,23 @@ def to_cli_args(cfg: Config, skip: tuple[str, ...] = ()) -> list[str]:
         else:
             args += [_option(f.name), repr(value) if isinstance(value, float) else str(value)]
     return args
+
+
+def cli_command(*cfgs: Config, run: Config | None = None, topic: str = "", skip: tuple[str, ...] = (),
+                extra: tuple[str, ...] = ()) -> list[str]:
+    """The arguments of ``python -m core`` that reproduce ``cfgs``: the first config's declared
+    ``cli_topic`` (or ``topic``), each config's options that differ from their defaults, the
+    sidebar's settings of ``run`` that the command takes (``cli_run_options``), then ``extra``."""
+    head = cfgs[0]
+    args = (topic or head.cli_topic).split()
+    if not args:
+        raise ValueError(f"{type(head).__name__} declares no cli_topic")
+    for c in cfgs:
+        args += to_cli_args(c, skip=skip)
+    if run is not None:
+        for name in head.cli_run_options:
+            args += [_option(name), str(getattr(run, name))]
+    return [*args, *extra]
 
 
 @dataclass(frozen=True)

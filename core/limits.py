@@ -1,8 +1,9 @@
 """Budgets and the one error type for bad input.
 
 Every size check in the project raises :class:`ConfigError` with a message a student can act
-on, before any work starts. The budgets live here, in one place, so the CLI, the dashboard
-and the tests agree on what is too large.
+on, before any work starts. The budgets live here, and so do the checks against them
+(:func:`require_memory`, :func:`require_time`): the CLI, the dashboard and the tests agree on
+what is too large.
 """
 
 from __future__ import annotations
@@ -47,6 +48,16 @@ def require_memory(nbytes: float, what: str, budget: int | None = None) -> None:
             f"{what} needs about {format_bytes(nbytes)}, over the memory budget of "
             f"{format_bytes(budget)}: choose smaller sizes"
         )
+
+
+def require_time(seconds: float, what: str, budget: float | None = None,
+                 hint: str = "choose smaller sizes or fewer steps, or run the command from a shell") -> None:
+    """Refuse work whose estimated wall time ``seconds`` exceeds ``budget`` (default: the page's
+    :data:`TIME_BUDGET_SECONDS`), before it starts. The one place that refuses over-budget work:
+    every estimate in the lab ends here."""
+    budget = TIME_BUDGET_SECONDS if budget is None else budget
+    if not seconds <= budget:  # NaN refuses too
+        raise ConfigError(f"{what} would take about {seconds:.0f} s, over the budget of {budget:.0f} s: {hint}")
 
 
 def require_finite(value: float, what: str, hint: str) -> None:

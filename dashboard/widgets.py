@@ -165,12 +165,16 @@ def shared() -> Shared:
 
 
 @contextlib.contextmanager
-def stop_on_error() -> Iterator[None]:
-    """Turn a :class:`ConfigError` into a clear message and stop the page (no traceback)."""
+def stop_on_error(command: Sequence[str] | None = None) -> Iterator[None]:
+    """Turn a :class:`ConfigError` into a clear message and stop the page (no traceback). With
+    ``command`` (arguments of ``python -m core``) the message is followed by that command, so
+    work refused for a page can be run from a shell."""
     try:
         yield
     except ConfigError as exc:
         st.error(str(exc), icon=":material/error:")
+        if command is not None:
+            reproduce(command, "The same work from a shell, where no page budget applies.", expanded=True)
         st.stop()
 
 
@@ -215,9 +219,13 @@ def chart(fig: go.Figure, data: pd.DataFrame | dict[str, Any], name: str, *,
     downloads(data, name)
 
 
-def reproduce(args: Sequence[str], note: str = "") -> None:
-    """The shell command that prints the same numbers as the page."""
-    command = shlex.join(["python", "-m", "core", *args])
-    with st.expander("Reproduce from a shell", icon=":material/terminal:"):
+PYTHON = ".venv/bin/python"  # the interpreter `make run` and `make test` set up in the project folder
+
+
+def reproduce(args: Sequence[str], note: str = "", expanded: bool = False) -> None:
+    """The shell command that prints the same numbers as the page (``args`` from
+    :func:`core.config.cli_command`), runnable as shown from the project folder."""
+    command = shlex.join([PYTHON, "-m", "core", *args])
+    with st.expander("Reproduce from a shell", icon=":material/terminal:", expanded=expanded):
         st.code(command, language="bash")
         st.caption(note or "Add --json for machine-readable output. Run from the project folder.")

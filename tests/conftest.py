@@ -20,33 +20,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_gpu)
 
 
-@pytest.fixture(scope="session")
-def jit_available():
-    """Whether the compiled float32 LSTM sweeps run here. requirements.txt installs Numba, so in
-    CI their absence is a failure, not a skip."""
-    from core import lstm_jit
-
-    ok = lstm_jit.available()
-    if not ok and IN_CI:
-        pytest.fail(f"the compiled LSTM sweeps must run in CI: {lstm_jit.unavailable_reason()}")
-    return ok
-
-
-@pytest.fixture(scope="session")
-def mkl_available(jit_available):
-    """Whether the compiled sweeps run on oneMKL here. requirements-dev.txt installs it on Linux
-    x86-64, so in CI there its absence is a failure, not a skip."""
-    import platform
-    import sys
-
-    from core import lstm_jit
-
-    ok = jit_available and lstm_jit.mkl_available()
-    if not ok and IN_CI and sys.platform == "linux" and platform.machine() == "x86_64":
-        pytest.fail(f"the LSTM sweeps must run on oneMKL in CI: {lstm_jit.mkl_unavailable_reason()}")
-    return ok
-
-
 @pytest.fixture(params=["numpy", "array_api_strict", pytest.param("cupy", marks=pytest.mark.gpu)])
 def backend(request):
     """Each array backend in turn: NumPy, array-api-strict (standard only), CuPy (GPU)."""

@@ -1,8 +1,9 @@
-"""Helpers for tests that need a running dashboard and a real browser (headless Chromium).
+"""Helpers shared by the tests: the CLI in a subprocess, pages through AppTest, and a running
+dashboard driven by a real browser (headless Chromium).
 
-Used by the browser tests and by the classroom load test. Chromium comes from Debian
-(``apt-get install chromium``); Playwright drives it with ``executable_path`` set, so no
-browser is downloaded.
+Chromium comes from Debian (``apt-get install chromium``); Playwright drives it with
+``executable_path`` set, so no browser is downloaded. The classroom load test uses the server
+and browser helpers too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -78,6 +80,49 @@ def streamlit_server(timeout: float = 90.0, extra_env: dict[str, str] | None = N
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -m core ARGS`` in the project folder, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def assert_one_line_error(out: subprocess.CompletedProcess, text: str = "") -> None:
+    """Exit status 2 and exactly one line on stderr, "error: ..." containing ``text``; no traceback."""
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and text in lines[0], out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def open_app(query: dict[str, str] | None = None, timeout: float = 120) -> Any:
+    """The dashboard through Streamlit's AppTest, opened with a link's query parameters."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.query_params = dict(query or {})
+    return at.run()
+
+
+def open_page(url_path: str, query: dict[str, str] | None = None, tab: str | None = None) -> Any:
+    """One page (by its URL path in ``dashboard.site.PAGES``) opened with a link's settings;
+    ``tab`` opens that tab (pages draw only the open tab)."""
+    from dashboard.site import PAGES
+
+    spec = next(p for p in PAGES if p.url_path == url_path)
+    at = open_app({**(query or {}), **({spec.tab_key: tab} if tab else {})})
+    return at.switch_page(spec.script).run()
+
+
+def page_text(at: Any) -> str:
+    """Every markdown block and caption of a page, joined: what a reader sees as text."""
+    return " ".join(m.value for m in at.markdown) + " " + " ".join(c.value for c in at.caption)
+
+
+def metrics(at: Any) -> dict[str, str]:
+    """The page's metrics, label to value."""
+    return {m.label: m.value for m in at.metric}
 
 
 def cpu_seconds(pid: int) -> float:

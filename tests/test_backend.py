@@ -89,23 +89,6 @@ def test_available_backends_lists_numpy_and_cupy():
     assert set(av["cupy"]) == {"available", "detail"}
 
 
-def test_time_call_runs_warmup_and_repeats_and_synchronises(monkeypatch):
-    calls, syncs = [], []
-    monkeypatch.setattr(bk, "synchronize", lambda xp: syncs.append(xp))
-    timing = bk.time_call(lambda: calls.append(1), repeat=4, warmup=2)
-    assert len(calls) == 6
-    assert len(timing.times) == 4
-    assert len(syncs) == 5  # once after warm-up, once after each timed call
-    assert timing.best <= timing.median <= max(timing.times)
-
-
-def test_time_call_stops_early_past_max_seconds():
-    import time
-
-    timing = bk.time_call(lambda: time.sleep(0.02), repeat=50, warmup=0, max_seconds=0.05)
-    assert 1 <= len(timing.times) < 50
-
-
 @pytest.mark.gpu
 def test_gpu_description():
     d = bk.describe_device("cupy")

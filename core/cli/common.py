@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -67,7 +68,10 @@ class StderrProgress:
 
 
 def jsonable(value: Any) -> Any:
-    """Results as plain JSON: NumPy scalars and arrays to Python, non-finite floats to null."""
+    """Results as plain JSON: result dataclasses to objects of their fields, NumPy scalars and
+    arrays to Python, non-finite floats to null."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value) if f.repr}
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -98,7 +102,7 @@ def _text(value: Any, indent: int = 0) -> list[str]:
     return lines
 
 
-def emit(result: dict[str, Any], args: argparse.Namespace) -> int:
+def emit(result: Any, args: argparse.Namespace) -> int:
     """Print ``result``: JSON with --json, else an indented key: value listing."""
     result = jsonable(result)
     if args.json:

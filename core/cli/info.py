@@ -10,8 +10,8 @@ from core import __version__
 from core.backend import available_backends, describe_device
 from core.cli.common import backend_from, emit, run_options
 
-PACKAGES = ("numpy", "array-api-compat", "streamlit", "pandas", "plotly", "scikit-learn", "numba", "scipy",
-            "mkl", "cupy-cuda12x", "cupy-cuda13x", "array-api-strict", "torch")
+PACKAGES = ("numpy", "array-api-compat", "streamlit", "pandas", "plotly", "scikit-learn", "scipy",
+            "cupy-cuda12x", "cupy-cuda13x", "array-api-strict", "torch")
 
 
 def _version(name: str) -> str | None:

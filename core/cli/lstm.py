@@ -3,8 +3,7 @@
     lstm run        one forward and backward pass: loss, |h_bar(t)|, |c_bar(t)|, Π f per step
     lstm seed       the seed's eqs (1)-(9) at a step of the scalar LSTM: as written vs true
     lstm gradcheck  hand BPTT against finite differences (float64) and a random-direction check
-    lstm bench      forward+backward seconds, and torch.nn.LSTM's on the same weights if installed
-    lstm compile    compile the NumPy sweeps with Numba now (``make run`` does, once), and say how
+    lstm bench      forward+backward seconds against the products alone and torch.nn.LSTM
 """
 
 from __future__ import annotations
@@ -15,24 +14,24 @@ from typing import Any
 from core.cli.common import StderrProgress, backend_from, emit, run_options
 from core.config import add_arguments, from_namespace
 from core.limits import ConfigError
-from core.lstm import GATES
-from core.lstm_lab import BenchConfig, GradcheckConfig, LSTMConfig, bench, gradcheck, seed_check, simulate
+from core.lstm.bench import BenchConfig, bench
+from core.lstm.experiments import GradcheckConfig, LSTMConfig, gradcheck, seed_check, simulate
+from core.lstm.model import GATES
 
 
 def run(args: argparse.Namespace) -> int:
     cfg = from_namespace(LSTMConfig, args)
     backend = backend_from(args)
     out = simulate(cfg, backend, args.precision, args.seed)
-    if not out["finite"]:
-        raise ConfigError(out["warning"])
+    if not out.finite:
+        raise ConfigError(out.warning)
     result: dict[str, Any] = {
         "config": cfg.as_dict(), "backend": backend.name, "precision": args.precision, "seed": args.seed,
-        "loss": out["loss"], "grad_norms": out["grad_norms"],
-        "h_bar_norm": out["h_bar_norm"], "c_bar_norm": out["c_bar_norm"],
-        "forget_product": out["forget_product"],
+        "loss": out.loss, "grad_norms": out.grad_norms,
+        "h_bar_norm": out.h_bar_norm, "c_bar_norm": out.c_bar_norm, "forget_product": out.forget_product,
     }
     if args.units:  # the page's heatmaps: per step and unit, batch element 0
-        result["units"] = {**{k: out["gates"][k] for k in GATES}, "c": out["c"], "h": out["h"]}
+        result["units"] = {**{k: out.gates[k] for k in GATES}, "c": out.c, "h": out.h}
     return emit(result, args)
 
 
@@ -54,31 +53,14 @@ def check(args: argparse.Namespace) -> int:
     cfg = from_namespace(GradcheckConfig, args)
     backend = backend_from(args)
     out = gradcheck(cfg, backend, args.seed, fast=args.path == "fast", progress=StderrProgress(args.quiet))
-    return emit(out | {"backend": backend.name, "path": args.path}, args)
+    return emit({"ok": out.ok, **{k: v for k, v in vars(out).items()}, "backend": backend.name, "path": args.path},
+                args)
 
 
 def benchmark(args: argparse.Namespace) -> int:
     cfg = from_namespace(BenchConfig, args)
     backend = backend_from(args)
-    out = bench(cfg, backend, args.seed, progress=StderrProgress(args.quiet))
-    return emit(out, args)
-
-
-def compile_sweeps(args: argparse.Namespace) -> int:
-    import time
-
-    from core import lstm_jit
-
-    t0 = time.perf_counter()
-    jit, mkl = lstm_jit.available(), lstm_jit.mkl_available()  # compiles, or loads Numba's cache
-    out: dict[str, Any] = {"compiled": jit, "seconds": time.perf_counter() - t0, "onemkl": mkl}
-    if jit:
-        out["cache_dir"] = lstm_jit._kernels()[0]["forward"].stats.cache_path
-    else:
-        out["why_not"] = lstm_jit.unavailable_reason()
-    if not mkl:
-        out["onemkl_why_not"] = lstm_jit.mkl_unavailable_reason()
-    return emit(out, args)
+    return emit(bench(cfg, backend, args.seed, progress=StderrProgress(args.quiet)), args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -110,22 +92,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "directions at sizes times --direction-scale.")
     add_arguments(g, GradcheckConfig)
     g.add_argument("--path", choices=("fast", "standard"), default="fast",
-                   help="fast: the NumPy sweeps (compiled where Numba is installed); standard: the "
-                        "array-API path")
+                   help="fast: the in-place NumPy sweep; standard: the array-API path, one lstm_step per step")
     g.set_defaults(func=check)
 
     b = cmds.add_parser("bench", parents=[run_options()], help="forward+backward time (vs torch.nn.LSTM)",
-                        description="Median seconds of forward+backward over --repeat runs; with "
-                                    "PyTorch installed, torch.nn.LSTM on the same weights, timed "
-                                    "alternately in the same process, and the ratio ours/torch.")
+                        description="Median seconds of forward+backward over --repeat runs, interleaved "
+                                    "with the same matrix products alone (ratio_to_gemm_floor) and, with "
+                                    "PyTorch installed, torch.nn.LSTM on the same weights (ratio).")
     add_arguments(b, BenchConfig)
     b.set_defaults(func=benchmark)
-
-    c = cmds.add_parser("compile", parents=[run_options()], help="compile the NumPy sweeps with Numba now",
-                        description="Compile the LSTM sweeps for NumPy arrays (float32 and float64, "
-                                    "with and without oneMKL where it is installed) into Numba's "
-                                    "cache, so that no page or command pays for it later (about "
-                                    "ten seconds, once per installation; later processes load them "
-                                    "in about half a second). Without Numba it says why, and the "
-                                    "sweeps run on NumPy alone.")
-    c.set_defaults(func=compile_sweeps)

@@ -17,9 +17,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from core.backend import blas_threads
 from core.cli.common import StderrProgress, backend_from, emit, jsonable, run_options
 from core.config import add_arguments, from_namespace
-from core.mdrnn_bench import PRECISIONS, GridConfig, SweepConfig, blas_threads, grad_check, measure, sweep
+from core.grid.bench import CostConfig, SweepConfig, measure, sweep
+from core.grid.gradcheck import GradCheckConfig, grad_check
+from core.grid.mdrnn import PRECISIONS, GridConfig
 
 SQUARE_HELP = "shorthand for a square grid: sets both --Gr and --Gc (the seed's G)"
 
@@ -40,12 +43,6 @@ def _precision(p: argparse.ArgumentParser) -> None:
                    help="floating-point format of the arrays (default float64)")
 
 
-def _threads(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--blas-threads", type=int, default=None, metavar="N",
-                   help="limit NumPy's BLAS to N threads while timing (default: the library's own "
-                   "choice); 1 gives steadier figures on a busy machine")
-
-
 # --------------------------------------------------------------------------- cost
 
 
@@ -57,14 +54,7 @@ def _add_cost(cmds: argparse._SubParsersAction) -> None:
         "repeated runs, and the wavefront against one fused product + tanh of the same arithmetic.")
     _grid_options(p)
     _precision(p)
-    _threads(p)
-    p.add_argument("--repeat", type=int, default=7, help="timed runs per schedule (median; default 7)")
-    p.add_argument("--max-seconds", type=float, default=20.0,
-                   help="stop repeating a schedule once its runs took this long (default 20)")
-    p.add_argument("--compare-torch", action="store_true",
-                   help="also time a PyTorch cell-by-cell loop of the same RNN (needs PyTorch)")
-    p.add_argument("--states", action="store_true",
-                   help="also print h_abs_mean: mean |h(i,j)| over the H units, first input (the heatmap)")
+    add_arguments(p, CostConfig)
     p.set_defaults(func=_run_cost)
 
 
@@ -73,10 +63,8 @@ def _run_cost(args: argparse.Namespace) -> int:
     backend = backend_from(args)
     if not args.quiet:
         print(f"timing raster and wavefront on a {cfg.Gr} x {cfg.Gc} grid ...", file=sys.stderr)
-    with blas_threads(args.blas_threads):
-        result = measure(cfg, backend, precision=args.precision, seed=args.seed, repeat=max(1, args.repeat),
-                         max_seconds=args.max_seconds, compare_torch=args.compare_torch, states=args.states)
-    result["config"]["blas_threads"] = args.blas_threads or "default"
+    result = measure(cfg, backend, timing_cfg=from_namespace(CostConfig, args), precision=args.precision,
+                     seed=args.seed)
     return emit(result, args)
 
 
@@ -91,7 +79,7 @@ def _add_sweep(cmds: argparse._SubParsersAction) -> None:
         "the points as CSV (--csv; the slopes then go to stderr). Progress goes to stderr.")
     add_arguments(p, SweepConfig)
     _precision(p)
-    _threads(p)
+    add_arguments(p, CostConfig, skip=("repeat", "max_seconds", "compare_torch", "states"))
     p.add_argument("--csv", action="store_true", help="print the points as CSV instead of JSON/text")
     p.set_defaults(func=_run_sweep)
 
@@ -99,25 +87,25 @@ def _add_sweep(cmds: argparse._SubParsersAction) -> None:
 def _run_sweep(args: argparse.Namespace) -> int:
     cfg = from_namespace(SweepConfig, args)
     backend = backend_from(args)
-    with blas_threads(args.blas_threads):
-        result = sweep(cfg, backend, precision=args.precision, seed=args.seed,
-                       progress=StderrProgress(args.quiet))
-    result["config"]["blas_threads"] = args.blas_threads or "default"
+    threads = from_namespace(CostConfig, args).blas_threads
+    with blas_threads(threads or None):
+        result = sweep(cfg, backend, precision=args.precision, seed=args.seed, progress=StderrProgress(args.quiet))
+    result.config["blas_threads"] = threads or "default"
     if args.json:
         return emit(result, args)
-    rows = jsonable(result["rows"])
+    rows = jsonable(result.table())
     if not args.csv:  # a readable table, then the slopes
         print(f"{'axis':>4} {'G':>5} {'H':>5} {'D':>5} {'schedule':>10} {'seconds':>11} {'steps':>8} "
               f"{'macs':>13} {'speedup':>8}")
         for r in rows:
             print(f"{r['axis']:>4} {r['G']:>5} {r['H']:>5} {r['D']:>5} {r['schedule']:>10} "
                   f"{r['seconds']:>11.3e} {r['steps']:>8} {r['macs']:>13,} {r['speedup']:>8.2f}")
-        return emit({"slopes": result["slopes"]}, args)
+        return emit({"slopes": result.slopes}, args)
     writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]))
     writer.writeheader()
     writer.writerows(rows)
     if not args.quiet:
-        for axis, entry in result["slopes"].items():
+        for axis, entry in result.slopes.items():
             fits = ", ".join(f"{s} time {entry[s]['time']:.2f} macs {entry[s]['macs']:.2f}"
                              for s in ("raster", "wavefront"))
             print(f"slopes against {axis}: {fits}; exact model {entry['model_exact']:.2f}, "
@@ -136,14 +124,12 @@ def _add_grad_check(cmds: argparse._SubParsersAction) -> None:
         "direction. Relative error = max |analytic - fd| / max |fd|.")
     _grid_options(p)
     p.set_defaults(Gr=4, Gc=5, D=2, H=3, B=2)
-    p.add_argument("--eps", type=float, default=1e-6, help="finite-difference step (default 1e-6)")
-    p.add_argument("--max-entries", type=int, default=400, help="entries checked per input (default 400)")
+    add_arguments(p, GradCheckConfig)
     p.set_defaults(func=_run_grad_check)
 
 
 def _run_grad_check(args: argparse.Namespace) -> int:
-    result = grad_check(_grid(args), backend_from(args), seed=args.seed, eps=args.eps,
-                        max_entries=max(1, args.max_entries))
+    result = grad_check(_grid(args), backend_from(args), from_namespace(GradCheckConfig, args), seed=args.seed)
     return emit(result, args)
 
 

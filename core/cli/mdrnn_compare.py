@@ -17,9 +17,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from core import context, grid_train
 from core.cli.common import StderrProgress, backend_from, emit, run_options
 from core.config import add_arguments, from_namespace
+from core.grid import context, warptest
 
 
 def _emit_with_summary(result: dict[str, Any], args: argparse.Namespace) -> int:
@@ -62,7 +62,7 @@ def _run_sensitivity(args: argparse.Namespace) -> int:
               "decay_per_step": {k: v["decay_per_step"] for k, v in report["decay"].items()},
               "decay_profiles": {k: v["profile"] for k, v in report["decay"].items()},
               "cell_state_max": report["cell_state_max"], "forget_bias_sweep": sweep,
-              "summary": context.summarize(report, sweep, cfg.forget_bias)}
+              "summary": context.sensitivity_summary(report, sweep, cfg.forget_bias)}
     return _emit_with_summary(result, args)
 
 
@@ -73,20 +73,20 @@ def _add_warp_test(cmds: argparse._SubParsersAction) -> None:
         "scikit-learn's 8x8 digits (Adam, our own backward passes), then print the accuracy of "
         "each on the held-out digits warped by shear, rotation and elastic distortion at each "
         "strength, and what that says about the seed's claim. Progress goes to stderr.")
-    add_arguments(p, grid_train.WarpTestConfig)
+    add_arguments(p, warptest.WarpTestConfig)
     p.add_argument("--precision", choices=("float64", "float32"), default="float64",
                    help="floating-point format of the arrays (default float64)")
     p.set_defaults(func=_run_warp_test)
 
 
 def _run_warp_test(args: argparse.Namespace) -> int:
-    cfg = from_namespace(grid_train.WarpTestConfig, args)
+    cfg = from_namespace(warptest.WarpTestConfig, args)
     backend = backend_from(args)
-    result = grid_train.warp_test(cfg, backend, seed=args.seed, dtype=args.precision,
+    result = warptest.warp_test(cfg, backend, seed=args.seed, dtype=args.precision,
                                   progress=StderrProgress(args.quiet))
     for message in result["diverged"]:
         print(f"warning: {message}", file=sys.stderr)
-    result["summary"] = grid_train.summarize(result)
+    result["summary"] = warptest.warp_summary(result)
     return _emit_with_summary(result, args)
 
 

@@ -14,11 +14,12 @@ import sys
 
 from core.cli.common import StderrProgress, backend_from, emit, run_options
 from core.config import add_arguments, from_namespace
-from core.hypergrad import HypergradConfig, hypergradients
-from core.jacobian import JacobianConfig, PhaseConfig, jacobian_report, phase_polygon
 from core.limits import ConfigError
-from core.reversible import TrainConfig
-from core.roundtrip import benchmark, inverse_order_check, roundtrip
+from core.training.bench import benchmark
+from core.training.hypergrad import HypergradConfig, hypergradients
+from core.training.jacobian import JacobianConfig, PhaseConfig, jacobian_report, phase_polygon
+from core.training.momentum import TrainConfig, inverse_order_check
+from core.training.roundtrip import roundtrip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -65,7 +66,7 @@ def bench(args: argparse.Namespace) -> int:
     cfg = from_namespace(TrainConfig, args)
     backend = backend_from(args)
     out = benchmark(cfg, backend, seed=args.seed, repeat=args.repeat, progress=StderrProgress(args.quiet))
-    return emit({**out, "backend": backend.name, "device": backend.device()["summary"]}, args)
+    return emit({**vars(out), "backend": backend.name, "device": backend.device()["summary"]}, args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

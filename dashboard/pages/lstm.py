@@ -4,8 +4,8 @@ hand, vanishing and exploding adjoints, and the seed's eqs (1)-(9) checked with 
 import pandas as pd
 import streamlit as st
 
-from core.config import to_cli_args
-from core.lstm_lab import LSTMConfig
+from core.config import cli_command
+from core.lstm.experiments import GradcheckConfig, LSTMConfig
 from dashboard import compute, plots, widgets
 
 VERDICT_BADGE = {"right": ("checked: right", "green", ":material/check_circle:"),
@@ -36,42 +36,42 @@ with controls:
 
 with main, widgets.stop_on_error():
     result = compute.lstm_run(cfg, run)
-    check_cfg = compute.lstm_gradcheck_config(cfg)
+    # the page's gradient check: the config's sizes, capped so it runs in well under a second
+    check_cfg = GradcheckConfig(T=min(cfg.T, 20), B=min(cfg.B, 8), D=min(cfg.D, 8), H=min(cfg.H, 8),
+                                loss=cfg.loss, entries=8, direction_scale=1)
     nonce = st.session_state.get("lstm_check_nonce", 0)
     check = compute.lstm_gradcheck(check_cfg, run.backend, run.seed + nonce)
-run_args = ["lstm", "run", *to_cli_args(cfg), "--backend", run.backend, "--precision", run.precision,
-            "--seed", str(run.seed)]
-check_args = ["lstm", "gradcheck", *to_cli_args(check_cfg), "--backend", run.backend,
-              "--seed", str(run.seed + nonce)]
+run_args = cli_command(cfg, run=run)
+check_args = cli_command(check_cfg, run=run.replace(seed=run.seed + nonce))
 
 with main:
     badge, rerun = st.columns([3, 1], vertical_alignment="center")
-    ok = check["max_rel_error"] <= 1e-7
-    badge.badge(f"BPTT vs finite differences: max rel. error {check['max_rel_error']:.1e} "
-                f"({check['checked']} entries, float64)",
+    ok = check.ok
+    badge.badge(f"BPTT vs finite differences: max rel. error {check.max_rel_error:.1e} "
+                f"({check.checked} entries, float64)",
                 icon=":material/verified:" if ok else ":material/warning:", color="green" if ok else "red")
     if rerun.button("Re-run check", icon=":material/refresh:", help="new random weights and entries",
                     key="lstm_rerun_check"):
         st.session_state["lstm_check_nonce"] = nonce + 1
         st.rerun()
-    if result["warning"]:
-        st.warning(result["warning"], icon=":material/warning:")
+    if result.warning:
+        st.warning(result.warning, icon=":material/warning:")
     tab_fwd, tab_bwd, tab_seed, tab_check = widgets.tabs(
         ["Forward pass", "Backward pass", "The seed's equations (1)-(9)", "Gradient check"], key="lstm_tab")
 
 # --------------------------------------------------------------------------- forward
 with tab_fwd:
     if tab_fwd.open:
-        units = result["units_shown"]
-        panels = {**result["gates"], "c": result["c"], "h": result["h"]}
+        units = result.units
+        panels = {**result.gates, "c": result.c, "h": result.h}
         if cfg.H == 1:
             fig = plots.lstm_forward_lines({k: v[:, 0] for k, v in panels.items()})
         else:
             fig = plots.lstm_forward_heatmaps(panels, units)
-        widgets.chart(fig, result["forward_frame"], "lstm_forward")
+        widgets.chart(fig, result.forward_table(), "lstm_forward")
         where = "every step" if cfg.loss == "sequence" else "the last step"
         st.caption(f"Sequence 1 of {cfg.B}" + (f"; units 1 to {units} of {cfg.H}" if units < cfg.H else "")
-                   + f". Loss L = {result['loss']:.6g} (squared error at {where}).")
+                   + f". Loss L = {result.loss:.6g} (squared error at {where}).")
         st.markdown(
             "The gates are in (0, 1): $f^{(t)}$ near 1 keeps the cell, near 0 forgets it. The forget-gate "
             "bias $b_f$ sets where $f$ rests, $\\sigma(b_f)$; a large weight scale saturates the gates "
@@ -82,12 +82,12 @@ with tab_fwd:
 # --------------------------------------------------------------------------- backward
 with tab_bwd:
     if tab_bwd.open:
-        hb, cb, fp = result["h_bar_norm"], result["c_bar_norm"], result["forget_product"]
+        hb, cb, fp = result.h_bar_norm, result.c_bar_norm, result.forget_product
         m1, m2, m3 = st.columns(3)
-        m1.metric("|h̄(1)| / |h̄(T)|", f"{result['h_bar_ratio']:.2e}",
+        m1.metric("|h̄(1)| / |h̄(T)|", f"{result.h_bar_ratio:.2e}",
                   help="how much of the adjoint at the last step reaches the first one")
         m2.metric("Π f(s) over s = 2…T", f"{fp[0]:.2e}", help="the cell path c(T) → c(1) scales c̄ by this")
-        m3.metric("‖∂L/∂W_h‖", f"{result['grad_norms']['W_h']:.3g}")
+        m3.metric("‖∂L/∂W_h‖", f"{result.grad_norms['W_h']:.3g}")
         widgets.chart(plots.lstm_adjoint_norms(hb, cb, fp),
                       {"t": list(range(1, cfg.T + 1)), "h_bar_norm": hb, "c_bar_norm": cb, "forget_product": fp},
                       "lstm_adjoints")
@@ -148,23 +148,24 @@ with tab_seed:
                      hide_index=True, width="stretch")
         st.caption("As written, eq (1) never adds ∂L/∂h(t), so no loss ever enters the recursion and every "
                    "adjoint, w̄_ix included, is exactly 0.")
-        widgets.reproduce(["lstm", "seed", *to_cli_args(cfg, skip=("B", "D", "H")), "--step", str(t),
-                           "--seed", str(run.seed)], "Prints every equation: as written, BPTT, finite "
+        seed_args = cli_command(cfg, topic="lstm seed", skip=("B", "D", "H"),
+                                extra=("--step", str(t), "--seed", str(run.seed)))
+        widgets.reproduce(seed_args, "Prints every equation: as written, BPTT, finite "
                           "differences, the corrections. Add --json for machine-readable output.")
 
 # --------------------------------------------------------------------------- gradient check
 with tab_check:
     if tab_check.open:
-        rows = [{"array": k, "entries checked": v["checked"], "max relative error": v["max_rel_error"]}
-                for k, v in check["per_array"].items()]
+        rows = [{"array": k, "entries checked": v.checked, "max relative error": v.max_rel_error,
+                 "vanished": v.vanished, "failed": v.failed} for k, v in check.per_array.items()]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                      column_config={"max relative error": st.column_config.NumberColumn(format="%.2e")})
-        d = check["direction_check"]
+        d = check.direction_check
         st.markdown(
-            f"Central finite differences in float64 (five-point stencil, step {check['step']:g}) on "
-            f"{check['checked']} random entries of W_x, W_h, b, x, h(0) and c(0), at T = {check_cfg.T}, "
+            f"Central finite differences in float64 (five-point stencil, step {check.step:g}) on "
+            f"{check.checked} random entries of W_x, W_h, b, x, h(0) and c(0), at T = {check_cfg.T}, "
             f"B = {check_cfg.B}, D = {check_cfg.D}, H = {check_cfg.H}: relative error "
             f"|a − n| / max(|a|, |n|), with 10⁻⁷ the usual bar. In a random direction t with a random "
-            f"cotangent c on h(1…T): ⟨t, Jᵀc⟩ = {d['t_JTc']:.12g} (hand BPTT) against ⟨J t, c⟩ = "
-            f"{d['Jt_c']:.12g} (forward-mode tangents), relative difference {d['rel_error']:.1e}.")
+            f"cotangent c on h(1…T): ⟨t, Jᵀc⟩ = {d.t_JTc:.12g} (hand BPTT) against ⟨J t, c⟩ = "
+            f"{d.Jt_c:.12g} (forward-mode tangents), relative difference {d.rel_error:.1e}.")
         widgets.reproduce(check_args, "Add --entries 0 to check every entry, --json for machine-readable output.")

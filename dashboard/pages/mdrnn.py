@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core.config import Config, param, to_cli_args
-from core.cost import cell_steps
+from core.config import Config, cli_command, param
+from core.grid.bench import SweepConfig
+from core.grid.mdrnn import GridConfig
 from core.limits import format_bytes
-from core.mdrnn_bench import GridConfig, SweepConfig
 from dashboard import compute, plots, widgets
 
 
@@ -43,13 +43,11 @@ with controls:
     view = widgets.config_controls(View, "mdrnn", lecture=shared.lecture)
     st.caption(f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar).")
 
-with main, widgets.stop_on_error():
-    result = compute.mdrnn_measure(grid, run)
 square = grid.Gr == grid.Gc
-size_args = (["--G", str(grid.Gr)] if square else ["--Gr", str(grid.Gr), "--Gc", str(grid.Gc)])
-cost_args = ["mdrnn", "cost", *size_args, *to_cli_args(grid, skip=("Gr", "Gc")), "--states",
-             "--backend", run.backend, "--precision", run.precision, "--seed", str(run.seed)]
-sched = result["schedules"]
+cost_args = cli_command(grid, run=run, extra=("--states",))
+with main, widgets.stop_on_error(cost_args):
+    result = compute.mdrnn_measure(grid, run)
+sched = result.schedules
 
 with main:
     tab_wave, tab_cost, tab_scale, tab_states = widgets.tabs(
@@ -59,11 +57,11 @@ with main:
 with tab_wave:
     if tab_wave.open:
         c1, c2 = st.columns(2)
-        c1.metric("Raster steps", f"{sched['raster']['steps']:,}", help="one per cell: Gr × Gc (G² square)")
-        c2.metric("Wavefront steps", f"{sched['wavefront']['steps']:,}",
+        c1.metric("Raster steps", f"{sched['raster'].steps:,}", help="one per cell: Gr × Gc (G² square)")
+        c2.metric("Wavefront steps", f"{sched['wavefront'].steps:,}",
                   help="one per anti-diagonal: Gr + Gc − 1 (2G − 1 square); up to min(Gr, Gc) cells each")
         if grid.Gr * grid.Gc <= ANIMATION_MAX_CELLS:
-            steps = cell_steps(grid.Gr, grid.Gc, view.schedule)
+            steps = compute.mdrnn_cell_steps(grid.Gr, grid.Gc, view.schedule)
             widgets.chart(plots.schedule_animation(steps.tolist(), view.schedule),
                           pd.DataFrame({"i": [i for i in range(grid.Gr) for _ in range(grid.Gc)],
                                         "j": [j for _ in range(grid.Gr) for j in range(grid.Gc)],
@@ -76,7 +74,7 @@ with tab_wave:
             "$i + j - 1$, so the diagonals can run one after another: "
             + (f"$2G - 1 = {2 * grid.Gr - 1}$" if square else f"$G_r + G_c - 1 = {grid.Gr + grid.Gc - 1}$")
             + f" for this grid, counted here as "
-            f"{sched['wavefront']['steps']:,} steps against {sched['raster']['steps']:,} cell by cell. "
+            f"{sched['wavefront'].steps:,} steps against {sched['raster'].steps:,} cell by cell. "
             "Each step is one batched product per neighbour over the whole diagonal. The states are "
             "stored *skewed* (diagonal $d$, row $i$), so a diagonal and its two neighbours are contiguous "
             "slices of memory and no cells are gathered with index arrays.")
@@ -84,12 +82,11 @@ with tab_wave:
 # --------------------------------------------------------------------------- cost
 with tab_cost:
     if tab_cost.open:
-        seed_m, exact_m, dense_m = (result["macs_model_seed"], result["macs_model_exact"],
-                                    result["macs_model_dense"])
+        seed_m, exact_m, dense_m = result.macs_model_seed, result.macs_model_exact, result.macs_model_dense
         table = pd.DataFrame([
-            {"what": "measured: raster", "multiply-adds": sched["raster"]["macs"],
+            {"what": "measured: raster", "multiply-adds": sched["raster"].macs,
              "where from": "counted from the shapes of every product run"},
-            {"what": "measured: wavefront", "multiply-adds": sched["wavefront"]["macs"],
+            {"what": "measured: wavefront", "multiply-adds": sched["wavefront"].macs,
              "where from": "counted from the shapes of every product run"},
             {"what": "seed eq (11): G²(DH + H²)", "multiply-adds": seed_m,
              "where from": "one H×H product per cell"},
@@ -98,39 +95,45 @@ with tab_cost:
             {"what": "dense: G²(DH + 2H²)", "multiply-adds": dense_m,
              "where from": "two H×H products per cell, border zeros multiplied too"},
         ])
-        table.insert(2, "measured / this", sched["wavefront"]["macs"] / table["multiply-adds"])
+        table.insert(2, "measured / this", sched["wavefront"].macs / table["multiply-adds"])
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={"measured / this": st.column_config.NumberColumn(format="%.3f"),
                                     "multiply-adds": st.column_config.NumberColumn(format="localized")})
         labels = ["raster", "wavefront", "seed G²(DH+H²)", "exact", "dense G²(DH+2H²)"]
         kinds = ["measured", "measured", "model (seed)", "model (exact)", "model (dense)"]
-        macs = [sched["raster"]["macs"], sched["wavefront"]["macs"], seed_m, exact_m, dense_m]
+        macs = [sched["raster"].macs, sched["wavefront"].macs, seed_m, exact_m, dense_m]
         widgets.chart(plots.cost_bars(labels, macs, kinds),
                       {"label": labels, "kind": kinds, "multiply_adds": macs}, "mdrnn_macs")
-        st.markdown(f"**Which model is right.** {result['verdict']}")
+        st.markdown(f"**Which model is right.** {result.verdict}")
         if grid.B > 1:
             st.caption(f"All counts are for the batch of B = {grid.B} grids (the seed's formulas are per grid).")
 
         st.subheader("Weights (problem 3, eq (10))")
         w1, w2, w3 = st.columns(3)
-        w1.metric("Counted in the arrays (W_in, W_W, W_N)", f"{result['weights']:,}")
-        w2.metric("DH + 2H² (eq (10))", f"{result['weights_formula']:,}",
+        w1.metric("Counted in the arrays (W_in, W_W, W_N)", f"{result.weights:,}")
+        w2.metric("DH + 2H² (eq (10))", f"{result.weights_formula:,}",
                   help="right: it counts the three matrices exactly")
-        w3.metric("With the H biases", f"{result['weights_with_bias']:,}", help="eq (10) leaves b out")
+        w3.metric("With the H biases", f"{result.weights_with_bias:,}", help="eq (10) leaves b out")
 
         st.subheader("Time and memory (this grid)")
-        fused = result["fused"]
+        fused = result.fused
         timing = pd.DataFrame([
-            {"schedule": s, "steps": r["steps"], "matrix products": r["products"],
-             "median seconds": r["seconds"], "peak state memory": format_bytes(r["peak_state_bytes"]),
-             "repeats": r["repeats"]} for s, r in sched.items()])
+            {"schedule": s, "steps": r.steps, "matrix products": r.products, "median seconds": r.seconds,
+             "spread": r.spread, "peak state memory": format_bytes(r.peak_state_bytes), "repeats": r.repeats}
+            for s, r in sched.items()])
         st.dataframe(timing, hide_index=True, width="stretch",
-                     column_config={"median seconds": st.column_config.NumberColumn(format="%.2e")})
+                     column_config={"median seconds": st.column_config.NumberColumn(format="%.2e"),
+                                    "spread": st.column_config.NumberColumn(format="percent")})
         t1, t2 = st.columns(2)
-        t1.metric("Wavefront speedup over raster", f"{result['speedup_wavefront_over_raster']:.1f}×")
-        t2.metric("Wavefront efficiency", f"{fused['efficiency']:.0%}",
-                  help=f"time per multiply-add of one fused call {fused['shape']} divided by the "
-                       "wavefront's: 100% means the sequential sweep costs nothing extra")
+        speedup = result.speedup_wavefront_over_raster
+        t1.metric("Wavefront speedup over raster", f"{speedup:.1f}×" if result.speedup_note == "" else "—",
+                  help=result.speedup_note or "median raster time over median wavefront time, interleaved")
+        t2.metric("Wavefront efficiency", "—" if fused.note else f"{fused.efficiency:.0%}",
+                  help=fused.note or f"best time per multiply-add of one fused call {fused.shape} divided by "
+                                     "the wavefront's: 100% means the sequential sweep costs nothing extra")
+        for note in (result.speedup_note, fused.note):
+            if note:
+                st.caption(f"Not shown, {note}.")
         st.caption("Timings are medians of interleaved repeats on this machine; on a shared or busy CPU "
                    "they vary, the counts do not. On small grids each wavefront step is too small to keep "
                    "the processor busy, so the efficiency is low; it rises with G and H (see Scaling). "
@@ -147,7 +150,7 @@ with tab_scale:
                     "to hide the cost of each Python-level step.")
         sweep_cfg = widgets.config_controls(SweepConfig, "mdrnn_sweep", lecture=shared.lecture,
                                             container=st.container(border=True, horizontal=True))
-        guess = compute.mdrnn_sweep_estimate(sweep_cfg)
+        guess = compute.mdrnn_sweep_seconds(sweep_cfg)
         sweep = None
         if guess <= 3 or st.session_state.get("mdrnn_sweep_ok") == sweep_cfg:
             with widgets.stop_on_error():
@@ -157,25 +160,23 @@ with tab_scale:
             with widgets.stop_on_error():
                 sweep = compute.mdrnn_sweep(sweep_cfg, run)
         if sweep is not None:
-            rows = sweep["rows"]
-            for axis, slope in sweep["slopes"].items():
-                widgets.chart(plots.scaling_plot(rows, axis, slope),
-                              pd.DataFrame([r for r in rows if r["axis"] == axis]), f"mdrnn_sweep_{axis}")
+            for axis, slope in sweep.slopes.items():
+                rows = sweep.table(axis)
+                widgets.chart(plots.scaling_plot(rows, axis, slope), pd.DataFrame(rows), f"mdrnn_sweep_{axis}")
             st.subheader("Fitted log-log slopes")
             st.dataframe(pd.DataFrame([
                 {"against": axis, "schedule": s, "time": e[s]["time"], "counted multiply-adds": e[s]["macs"],
                  "steps": e[s]["steps"], "exact model": e["model_exact"], "seed model": e["model_seed"]}
-                for axis, e in sweep["slopes"].items() for s in ("raster", "wavefront")]),
+                for axis, e in sweep.slopes.items() for s in ("raster", "wavefront")]),
                 hide_index=True, width="stretch")
-        sweep_args = ["mdrnn", "sweep", *to_cli_args(sweep_cfg), "--backend", run.backend,
-                      "--precision", run.precision, "--seed", str(run.seed)]
-        widgets.reproduce(sweep_args, "Add --csv for the points as CSV (the slopes then go to stderr).")
+        widgets.reproduce(cli_command(sweep_cfg, run=run),
+                          "Add --csv for the points as CSV (the slopes then go to stderr).")
 
 # --------------------------------------------------------------------------- states
 with tab_states:
     if tab_states.open:
-        widgets.chart(plots.state_heatmap(result["h_abs_mean"].tolist()),
-                      pd.DataFrame(result["h_abs_mean"]).rename_axis("i").reset_index()
+        widgets.chart(plots.state_heatmap(result.h_abs_mean.tolist()),
+                      pd.DataFrame(result.h_abs_mean).rename_axis("i").reset_index()
                       .melt(id_vars="i", var_name="j", value_name="mean_abs_h"), "mdrnn_states")
         st.caption("First input of the batch; random weights with fan-in scaling and random inputs. The "
                    "top-left cell sees only its own input; context accumulates towards the bottom right.")

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core.config import Config, param, to_cli_args
-from core.context import SensitivityConfig
-from core.grid_train import WarpTestConfig, estimate_seconds
+from core.config import Config, cli_command, param
+from core.grid.context import SensitivityConfig
+from core.grid.warptest import WarpTestConfig
 from dashboard import compute, plots, widgets
 
 ORDER = ("mdrnn", "mdlstm", "mdrnn4", "mdlstm4", "conv")
@@ -50,7 +50,7 @@ with main, widgets.stop_on_error():
 report, summary = sens["report"], sens["summary"]
 models = report["models"]
 i, j = cfg.i_star, cfg.j_star
-sens_args = ["mdrnn", "sensitivity", *to_cli_args(cfg), "--backend", run.backend, "--seed", str(run.seed)]
+sens_args = cli_command(cfg, run=run)
 
 with main:
     tab_ctx, tab_vanish, tab_cost, tab_warp = widgets.tabs(
@@ -64,7 +64,7 @@ with tab_ctx:
                     "finite differences. Grey cells are **exactly zero**: the output cannot see that input.")
         frame = pd.DataFrame([{"model": models[k]["label"], "i": r, "j": c, "S": models[k]["map"][r, c]}
                               for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
-        fig = plots.sensitivity_maps([models[k]["log_map"] for k in ORDER], [SHORT[k] for k in ORDER], i, j)
+        fig = plots.sensitivity_maps([models[k]["map"] for k in ORDER], [SHORT[k] for k in ORDER], i, j)
         widgets.chart(fig, frame, "mdrnn_vs_conv_sensitivity")
         st.markdown("\n".join(f"- {line}" for line in summary[:2]))
         st.dataframe(pd.DataFrame([{"model": models[k]["label"], "cells seen (S > 0)": models[k]["seen_cells"],
@@ -147,13 +147,12 @@ with tab_warp:
                       {f"{k} {a:g}": [v for row in samples["images"][k][c][view.digit] for v in row]
                        for k in samples["images"] for c, a in enumerate(samples["amounts"][k])},
                       "mdrnn_vs_conv_warped_digit")
-        warp_args = ["mdrnn", "warp-test", *to_cli_args(wcfg), "--backend", run.backend,
-                     "--precision", run.precision, "--seed", str(run.seed)]
+        warp_args = cli_command(wcfg, run=run)
         if st.session_state.get("mvcw_ran") != (wcfg, run):
-            status.info(f"Press *Train and test* to run the experiment: about {estimate_seconds(wcfg):.0f} s "
+            status.info(f"Press *Train and test* to run the experiment: about {compute.mdrnn_warp_seconds(wcfg):.0f} s "
                         "with these settings. Results are cached: the same settings again come back at once.")
         else:
-            with widgets.stop_on_error():
+            with widgets.stop_on_error(warp_args):
                 result = compute.mdrnn_warp_test(wcfg, run)
             for message in result["diverged"]:
                 st.warning(message, icon=":material/warning:")

@@ -3,17 +3,15 @@
 import pandas as pd
 import streamlit as st
 
-from core.config import to_cli_args
-from core.hypergrad import HypergradConfig, estimate_hypergrad_seconds
-from core.jacobian import JacobianConfig, PhaseConfig
-from core.objectives import OBJECTIVES
-from core.reversible import TrainConfig
-from core.roundtrip import estimate_seconds, require_time
+from core.config import cli_command
+from core.training.hypergrad import HypergradConfig
+from core.training.jacobian import JacobianConfig, PhaseConfig
+from core.training.momentum import TrainConfig
+from core.training.objectives import OBJECTIVES
 from dashboard import compute, plots, widgets
 
 shared = widgets.shared()
 run = shared.run
-run_args = ["--backend", run.backend, "--seed", str(run.seed)]
 NAMES = {"quadratic": "ill-conditioned quadratic", "rosenbrock": "Rosenbrock (2-D)",
          "digits": "logistic regression, 8x8 digits"}
 
@@ -40,18 +38,15 @@ with left:
     skip = ("objective", "mode") + (() if objective == "quadratic" else ("D",))
     cfg = widgets.config_controls(TrainConfig, "rev", lecture=shared.lecture, skip=skip,
                                   objective=objective, mode=mode)
-    with widgets.stop_on_error():
-        require_time(sum(estimate_seconds(cfg.replace(mode=m)) for m in ("float32", "float64", "exact")),
-                     "this page's three round trips")
     if objective != "quadratic":
         st.caption(f"D = {'2' if objective == 'rosenbrock' else '650'} is fixed by the objective.")
 
-with right, widgets.stop_on_error():
+reproduce_run = cli_command(cfg, run=run)
+with right, widgets.stop_on_error(reproduce_run):
     tabs = widgets.tabs(["Forward & inverse", "Reconstruction error", "Phase space", "Info buffer",
                     "Hypergradients", "Seed eqs (13)-(30)"], key="reversible_tab")
     res = compute.reversible_roundtrip(cfg, run)
-    summary = res["summary"]
-    reproduce_run = ["reversible", "run", *to_cli_args(cfg), *run_args]
+    summary = res.result.summary()
 
     with tabs[0]:
         if tabs[0].open:
@@ -67,16 +62,16 @@ with right, widgets.stop_on_error():
             two_d = objective == "rosenbrock" or (objective == "quadratic" and cfg.D == 2)
             surface = None
             if two_d:
-                ext = res["extent"]
+                ext = plots.trajectory_extent(res.theta_fwd)
                 surface = compute.reversible_surface(cfg, run, ext[0], ext[1])
             title = (f"{mode}: forward (solid) and inverse (dashed), K = {cfg.steps:,}"
-                     + ("" if two_d else f", {len(res['coords'])} of D = {res['D']:,} coordinates"))
-            data = {"k": res["k"]}
-            for i, c in enumerate(res["coords"]):
-                data[f"theta{c}_forward"] = res["theta_fwd"][:, i]
-                data[f"theta{c}_inverse"] = res["theta_inv"][:, i]
-            fig = plots.trajectory_animation(res["k"], res["theta_fwd"], res["theta_inv"], surface=surface,
-                                             coords=res["coords"], title=title)
+                     + ("" if two_d else f", {len(res.coords)} of D = {res.result.D:,} coordinates"))
+            data = {"k": res.k}
+            for i, c in enumerate(res.coords):
+                data[f"theta{c}_forward"] = res.theta_fwd[:, i]
+                data[f"theta{c}_inverse"] = res.theta_inv[:, i]
+            fig = plots.trajectory_animation(res.k, res.theta_fwd, res.theta_inv, surface=surface,
+                                             coords=list(res.coords), title=title)
             widgets.chart(fig, data, "reversible_trajectory")
             st.caption("Press ▶ to undo training step by step from k = K. In exact mode the dashed inverse "
                        "lies on the forward path to the last bit; in float mode it leaves it once β⁻ʲ times "
@@ -89,21 +84,21 @@ with right, widgets.stop_on_error():
     with tabs[1]:
         if tabs[1].open:
             err = compute.reversible_errors(cfg, run)
-            note = (f"exact: error 0 at all {err['compared']:,} compared steps" if err["exact_zero"]
+            note = (f"exact: error 0 at all {err.compared:,} compared steps" if err.exact_zero
                     else "exact: NOT zero (a bug)")
-            widgets.chart(plots.reconstruction_errors(err["curves"], err["references"], note,
+            widgets.chart(plots.reconstruction_errors(err.curves, err.references, note,
                                                       "Reconstruction error of the inverse, per precision"),
-                          {f"{mode_}_{col}": values for mode_, (j, e) in err["curves"].items()
+                          {f"{mode_}_{col}": values for mode_, (j, e) in err.curves.items()
                            for col, values in (("steps_undone", j), ("error", e))}, "reversible_errors")
-            g = err["growth"]
+            g = err.growth
             st.markdown(
                 f"Fitted growth per step undone: float32 **{g['float32'] or float('nan'):.4f}**, float64 "
-                f"**{g['float64'] or float('nan'):.4f}**, against 1/β = **{err['one_over_beta']:.4f}**. "
+                f"**{g['float64'] or float('nan'):.4f}**, against 1/β = **{err.one_over_beta:.4f}**. "
                 "Each inverse step divides p by β, so a rounding error made j steps ago has been multiplied "
                 "by about β⁻ʲ (modes whose Hessian curvature makes the 2x2 step matrix rotate grow only "
                 "like β^(−j/2); the slowest modes set the rate).")
-            widgets.reproduce(["reversible", "run", *to_cli_args(cfg.replace(mode="float64")), "--errors",
-                               *run_args], "Add --mode float32 or exact for the other curves.")
+            widgets.reproduce(cli_command(cfg.replace(mode="float64"), run=run, extra=("--errors",)),
+                              "Add --mode float32 or exact for the other curves.")
 
     with tabs[2]:
         if tabs[2].open:
@@ -113,7 +108,7 @@ with right, widgets.stop_on_error():
             c1, c2, c3 = st.columns(3)
             c1.metric("det ∂s(k+1)/∂s(k) for D = 1", f"{cfg.beta:g}")
             c2.metric(f"area after {K1} steps / βᴷ", f"{ph['area_ratio'][-1] / ph['beta_pow_k'][-1]:.9f}")
-            c3.metric(f"det for this run's D = {res['D']:,}: β^D", f"{cfg.beta ** res['D']:.4g}")
+            c3.metric(f"det for this run's D = {res.result.D:,}: β^D", f"{cfg.beta ** res.result.D:.4g}")
             shown = sorted({0, K1 // 4, K1 // 2, 3 * K1 // 4, K1})
             widgets.chart(plots.phase_polygons(ph["p"], ph["theta"], ph["area_ratio"], ph["beta_pow_k"], shown,
                                                "J = λθ²/2 with D = 1: a polygon of states shrinks by β per step"),
@@ -122,48 +117,46 @@ with right, widgets.stop_on_error():
             st.caption("The step is linear when J is quadratic, so the polygon maps onto a polygon and its "
                        "area is multiplied by the determinant β exactly; points do not merge, they only "
                        "get closer: volume, and with it information, is lost at log₂(1/β) bits per step.")
-            widgets.reproduce(["reversible", "phase", *to_cli_args(phase_cfg), *run_args])
+            widgets.reproduce(cli_command(phase_cfg, run=run))
 
     with tabs[3]:
         if tabs[3].open:
             ex = res if mode == "exact" else compute.reversible_roundtrip(cfg.replace(mode="exact"), run)
-            stored, info, bound = ex["bits"].T
-            s = ex["summary"]
+            stored, info, bound = ex.result.bits_trace.T
+            s = ex.result.summary()
             c1, c2, c3 = st.columns(3)
             c1.metric("bits stored", f"{s['bits_stored']:,}")
             c2.metric("bound Σ D log₂(1/β)", f"{s['bits_bound']:,.1f}")
             c3.metric("stored − bound, per parameter", f"{s['bits_stored_minus_bound_per_parameter']:.1f} bits",
                       help="at most 64: one 64-bit head word per parameter")
-            widgets.chart(plots.buffer_bits(ex["k"], stored, info, bound, ex["D"],
+            widgets.chart(plots.buffer_bits(ex.k, stored, info, bound, ex.result.D,
                                             "The information buffer: bits kept so that the inverse is exact"),
-                          {"k": ex["k"], "bits_stored": stored, "bits_information": info, "bound": bound},
+                          {"k": ex.k, "bits_stored": stored, "bits_information": info, "bound": bound},
                           "reversible_buffer")
             st.caption("Each step multiplies p by β = n/2ˢ: the s low bits it shifts out are pushed into a "
                        "per-parameter head word and log₂ n bits are popped back into p, so the buffer grows "
                        "by log₂(1/β) bits, the bound. Full heads spill 32-bit words onto a stack.")
-            widgets.reproduce(["reversible", "run", *to_cli_args(cfg.replace(mode="exact")), *run_args])
+            widgets.reproduce(cli_command(cfg.replace(mode="exact"), run=run))
 
     with tabs[4]:
         if tabs[4].open:
             hg_cfg = HypergradConfig(**{**cfg.as_dict(), "steps": min(cfg.steps, 500), "mode": "exact",
                                         "fd_points": 6})
-            with widgets.stop_on_error():
-                require_time(estimate_hypergrad_seconds(hg_cfg), "the hypergradients and their checks")
             hg = compute.reversible_hypergrad(hg_cfg, run)
-            hs = hg["summary"]
+            hs = hg.summary()
             c1, c2, c3 = st.columns(3)
             c1.metric("max relative error vs finite differences", f"{hs['max_rel_error_vs_fd']:.2g}")
             c2.metric("validation loss after K steps", f"{hs['val_loss']:.4g}")
             c3.metric("reverse pass landed on θ(0) exactly", "yes" if hs["reversed_exactly"] else "no")
-            fig = plots.hypergradient_plot(hg["alpha_bar"], hg["beta_bar"], hg["fd_steps"], hg["fd_alpha"],
-                                           hg["fd_beta"], f"Gradient of the validation loss after K = "
+            fig = plots.hypergradient_plot(hg.alpha_bar, hg.beta_bar, hg.fd_steps, hg.fd_alpha,
+                                           hg.fd_beta, f"Gradient of the validation loss after K = "
                                            f"{hg_cfg.steps} steps, per step k")
-            widgets.chart(fig, {"k": list(range(hg_cfg.steps)), "dL_dalpha": hg["alpha_bar"],
-                                "dL_dbeta": hg["beta_bar"]}, "reversible_hypergradients")
+            widgets.chart(fig, {"k": list(range(hg_cfg.steps)), "dL_dalpha": hg.alpha_bar,
+                                "dL_dbeta": hg.beta_bar}, "reversible_hypergradients")
             st.caption("Reverse mode through training: the cotangents of (p, θ) are pulled back one step at a "
                        "time while the exact inverse recovers θ(k), p(k) — no trajectory is stored. "
                        "Circles: central finite differences of float64 training.")
-            widgets.reproduce(["reversible", "hypergrad", *to_cli_args(hg_cfg, skip=("mode",)), *run_args])
+            widgets.reproduce(cli_command(hg_cfg, run=run, skip=("mode",)))
 
     with tabs[5]:
         if tabs[5].open:
@@ -210,5 +203,5 @@ with right, widgets.stop_on_error():
             st.dataframe(pd.DataFrame({"block (state order (p, θ))": list(blocks),
                                        "max error vs finite differences": [f"{v:.1e}" for v in blocks.values()]}),
                          hide_index=True)
-            widgets.reproduce(["reversible", "jacobian", *to_cli_args(jac_cfg), *run_args],
-                              "And `python -m core reversible order` for the order of (13) and (14).")
+            widgets.reproduce(cli_command(jac_cfg, run=run),
+                              "And `.venv/bin/python -m core reversible order` for the order of (13) and (14).")

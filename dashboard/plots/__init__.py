@@ -34,6 +34,7 @@ from dashboard.plots.reversible import (
     phase_polygons,
     reconstruction_errors,
     trajectory_animation,
+    trajectory_extent,
 )
 from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE, styled
 
@@ -61,6 +62,7 @@ __all__ = [
     "state_heatmap",
     "styled",
     "trajectory_animation",
+    "trajectory_extent",
     "warp_accuracy",
     "warped_digits",
 ]

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.plots.theme import PALETTE, SEQUENTIAL, styled
 
 
-def sensitivity_maps(logs: list[list[list[float | None]]], titles: list[str], i: int, j: int) -> go.Figure:
-    """Side-by-side maps of log10 |d h(i*, j*) / d x(i, j)|; None marks cells where it is exactly
-    zero (the output cannot see them), left blank. The output cell is ringed."""
-    n = len(logs)
-    finite = [v for m in logs for row in m for v in row if v is not None]
-    lo, hi = (min(finite), max(finite)) if finite else (-1.0, 0.0)
-    R, C = len(logs[0]), len(logs[0][0])
+def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) -> go.Figure:
+    """Side-by-side maps of |d h(i*, j*) / d x(i, j)| on a log colour scale; cells where it is
+    exactly zero (the output cannot see them) are left blank. The output cell is ringed."""
+    n = len(maps)
+    with np.errstate(divide="ignore"):
+        logs = [np.where(m > 0, np.log10(np.where(m > 0, m, 1.0)), np.nan) for m in maps]
+    finite = np.concatenate([m[np.isfinite(m)] for m in logs])
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
+    R, C = logs[0].shape
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
     for k, z in enumerate(logs):
         # light grey under the map: the cells left blank (S exactly zero) show as grey squares

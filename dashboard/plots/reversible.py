@@ -15,6 +15,14 @@ def _frame_steps(K: int, frames: int) -> list[int]:
                   reverse=True)
 
 
+def trajectory_extent(theta: np.ndarray, pad: float = 0.15, least: float = 0.2) -> list[tuple[float, float]]:
+    """The view of each coordinate of a trajectory (K+1, m): its range, padded by ``pad`` of its
+    width (at least ``least``) on both sides."""
+    lo, hi = theta.min(axis=0), theta.max(axis=0)
+    margin = pad * np.maximum(hi - lo, least)
+    return [(float(lo[i] - margin[i]), float(hi[i] + margin[i])) for i in range(len(lo))]
+
+
 def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, surface: dict | None = None,
                          coords: list[int] | None = None, frames: int = 50, title: str = "") -> go.Figure:
     """The forward trajectory (solid) and the inverse trajectory (dashed, drawn from step K back

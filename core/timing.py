@@ -1,0 +1,144 @@
+"""One timer for every benchmark: interleaved, warmed up, with the median and the spread.
+
+A timing is a measurement, not a number to print. :func:`interleaved` runs one call of each
+function per round (after warm-up calls), so background load on a shared machine falls on
+all of them alike, and stops once the whole run has used its time budget. A
+:class:`Timing` keeps every sample; :func:`compare` turns two of them into a ratio only when
+both are well above the clock's resolution and their spread does not swamp the ratio, and
+otherwise says why not.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core.limits import ConfigError, ProgressFn, no_progress
+
+# A sample shorter than this is not a measurement of the work: the clock ticks, the Python call
+# and the interpreter's own noise are of that order (perf_counter itself resolves ~1e-9 s here).
+MIN_SECONDS = 20e-6
+# A ratio is reported only when each side's relative spread (interquartile range over median)
+# is below this.
+MAX_SPREAD = 0.5
+
+
+def _noop() -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall times (and process CPU times) of the timed calls of one function, in seconds."""
+
+    seconds: tuple[float, ...]
+    cpu_seconds: tuple[float, ...] = ()
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def best(self) -> float:
+        return min(self.seconds)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else math.nan
+
+    @property
+    def spread(self) -> float:
+        """Interquartile range over the median (0 with fewer than four samples: the range
+        over the median is used instead)."""
+        s = sorted(self.seconds)
+        if len(s) < 2 or self.median <= 0:
+            return 0.0
+        if len(s) < 4:
+            return (s[-1] - s[0]) / self.median
+        q = statistics.quantiles(s, n=4)
+        return (q[2] - q[0]) / self.median
+
+    def summary(self) -> dict[str, float | int]:
+        return {"median": self.median, "best": self.best, "spread": self.spread, "repeats": len(self.seconds)}
+
+
+def interleaved(fns: dict[str, Callable[[], Any]], *, repeat: int, warmup: int = 1,
+                max_seconds: float | None = None, sync: Callable[[], None] = _noop,
+                progress: ProgressFn = no_progress) -> dict[str, Timing]:
+    """Time each function ``repeat`` times, one call of each per round, after ``warmup``
+    untimed rounds; ``sync`` (a GPU's synchronize) runs before and after each timed call.
+
+    ``max_seconds`` bounds the timed rounds: once they have used that much wall time no new
+    round starts (one round always runs), so a large ``repeat`` can never run away."""
+    if not isinstance(repeat, int) or repeat < 1:
+        raise ConfigError(f"repeat must be a positive integer, got {repeat!r}")
+    if max_seconds is not None and not (math.isfinite(max_seconds) and max_seconds > 0):
+        raise ConfigError(f"the time limit must be a positive, finite number of seconds, got {max_seconds!r}")
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    sync()
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    start = time.perf_counter()
+    for r in range(repeat):
+        for name, fn in fns.items():
+            sync()
+            t0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            sync()
+            wall[name].append(time.perf_counter() - t0)
+            cpu[name].append(time.process_time() - c0)
+        progress((r + 1) / repeat, f"repeat {r + 1} of {repeat}")
+        if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            break
+    return {k: Timing(tuple(wall[k]), tuple(cpu[k])) for k in fns}
+
+
+def time_call(fn: Callable[[], Any], *, repeat: int = 5, warmup: int = 1, max_seconds: float | None = None,
+              sync: Callable[[], None] = _noop) -> Timing:
+    """:func:`interleaved` for one function."""
+    return interleaved({"fn": fn}, repeat=repeat, warmup=warmup, max_seconds=max_seconds, sync=sync)["fn"]
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """num / den of two timings' medians, or why it cannot be trusted (``value`` is then nan)."""
+
+    value: float
+    low: float  # the ratio of the quartiles that make it smallest and largest
+    high: float
+    reason: str = ""  # empty when the ratio is a measurement
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+
+def _quartiles(t: Timing) -> tuple[float, float]:
+    s = sorted(t.seconds)
+    if len(s) < 4:
+        return s[0], s[-1]
+    q = statistics.quantiles(s, n=4)
+    return q[0], q[2]
+
+
+def compare(num: Timing, den: Timing, what: str = "the ratio") -> Ratio:
+    """The ratio of two medians with its quartile range, refused (value nan, with the reason)
+    when a side is shorter than :data:`MIN_SECONDS` or spreads more than :data:`MAX_SPREAD`."""
+    n_lo, n_hi = _quartiles(num)
+    d_lo, d_hi = _quartiles(den)
+    low, high = n_lo / d_hi if d_hi > 0 else math.nan, n_hi / d_lo if d_lo > 0 else math.nan
+    for name, t in (("numerator", num), ("denominator", den)):
+        if t.median < MIN_SECONDS:
+            return Ratio(math.nan, low, high, f"{what}: the {name} takes {t.median * 1e6:.1f} µs, too short "
+                                              f"to time (under {MIN_SECONDS * 1e6:.0f} µs): choose larger sizes")
+        if t.spread > MAX_SPREAD:
+            return Ratio(math.nan, low, high, f"{what}: the {name}'s times spread {100 * t.spread:.0f}% "
+                                              "around their median, too noisy to compare: repeat on a "
+                                              "quieter machine or with more repeats")
+    return Ratio(num.median / den.median, low, high)

@@ -1,0 +1,63 @@
+"""Exact against floating-point momentum SGD, timed (``reversible bench``).
+
+Forward and back on the same problem in float64 and in exact arithmetic, timed by the shared
+interleaved timer (``core.timing``) so that a noisy machine slows both alike, with BLAS held to
+one thread for both: its idle threads spin after each dot product and, on a small shared
+machine, steal the core the loop runs on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from core import timing
+from core.backend import Backend, blas_threads
+from core.limits import ProgressFn, no_progress
+from core.training.momentum import TrainConfig
+from core.training.roundtrip import roundtrip
+
+
+@dataclass(frozen=True)
+class ExactBench:
+    D: int
+    steps: int
+    objective: str
+    repeat: int
+    seconds_float64_forward_reverse: float  # medians of whole round trips
+    seconds_exact_forward_reverse: float
+    ratio_exact_over_float64: float  # nan, with ``ratio_note``, where the timings cannot be divided
+    ratio_note: str
+    ratio_of_best_times: float
+    ratio_of_median_cpu_times: float
+    times_float64: tuple[float, ...]
+    times_exact: tuple[float, ...]
+    cpu_times_float64: tuple[float, ...]
+    cpu_times_exact: tuple[float, ...]
+    exact_bit_exact: bool  # every exact run came home bit for bit
+
+
+def benchmark(cfg: TrainConfig, backend: Backend, *, seed: int = 0, repeat: int = 3,
+              progress: ProgressFn = no_progress) -> ExactBench:
+    """Median wall (and CPU) times of float64 and exact forward+reverse, and their ratio."""
+    exact_ok: list[bool] = []
+
+    def run(mode: str) -> Any:
+        res = roundtrip(cfg.replace(mode=mode), backend, seed=seed, snapshots=False)
+        if mode == "exact":
+            exact_ok.append(res.bit_exact)
+        return res
+
+    with blas_threads(1):
+        t = timing.interleaved({"float64": lambda: run("float64"), "exact": lambda: run("exact")},
+                               repeat=repeat, warmup=0, sync=backend.sync, progress=progress)
+    ratio = timing.compare(t["exact"], t["float64"], "exact over float64")
+    return ExactBench(D=cfg.size, steps=cfg.steps, objective=cfg.objective, repeat=repeat,
+                      seconds_float64_forward_reverse=t["float64"].median,
+                      seconds_exact_forward_reverse=t["exact"].median,
+                      ratio_exact_over_float64=ratio.value, ratio_note=ratio.reason,
+                      ratio_of_best_times=t["exact"].best / t["float64"].best,
+                      ratio_of_median_cpu_times=t["exact"].cpu_median / t["float64"].cpu_median,
+                      times_float64=t["float64"].seconds, times_exact=t["exact"].seconds,
+                      cpu_times_float64=t["float64"].cpu_seconds, cpu_times_exact=t["exact"].cpu_seconds,
+                      exact_bit_exact=all(exact_ok))

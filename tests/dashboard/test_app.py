@@ -1,0 +1,68 @@
+"""The dashboard through Streamlit's AppTest: every page opens, links reopen the same view."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.site import PAGES
+from tests.harness import open_app
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
+def test_every_page_opens_without_exception(spec):
+    at = open_app()
+    at.switch_page(spec.script).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.title or at.header, "the page shows a title"
+
+
+def test_home_page_lists_every_other_page():
+    at = open_app()
+    links = [el for el in at.main if type(el).__name__ == "PageLink"] if hasattr(at, "main") else []
+    text = " ".join(m.value for m in at.markdown)
+    for spec in PAGES[1:]:
+        assert spec.summary in text
+    assert len(links) in (0, len(PAGES) - 1)
+
+
+def test_sidebar_settings_come_from_the_link():
+    at = open_app({"lecture": "true", "seed": "12", "precision": "float32"})
+    assert not at.exception
+    assert at.toggle(key="lecture").value is True
+    assert at.number_input(key="seed").value == 12
+    assert at.radio(key="precision").value == "float32"
+    assert any("font-size" in h.proto.body for h in at.get("html")), "lecture CSS applied"
+
+
+def test_out_of_range_link_values_fall_back_to_defaults():
+    at = open_app({"seed": "-5", "precision": "float16", "backend": "quantum"})
+    assert not at.exception
+    assert at.number_input(key="seed").value == 0
+    assert at.radio(key="precision").value == "float64"
+    assert at.radio(key="backend").value == "auto"
+
+
+def test_missing_gpu_is_a_warning_not_an_error():
+    at = open_app({"backend": "cupy"})
+    assert not at.exception
+    from core.backend import cupy_status
+
+    if not cupy_status()[0]:
+        assert any("Running on NumPy instead" in w.value for w in at.sidebar.warning)
+    assert any("Runs on:" in c.value for c in at.sidebar.caption)
+
+
+def test_a_bad_link_value_is_named_not_trusted():
+    at = open_app({"seed": "-5", "precision": "float16"})
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.sidebar.warning)
+    assert "Random seed = '-5' (allowed: 0 to 2147483647) was ignored; using 0" in warnings
+    assert "Precision = 'float16' (allowed: float64, float32)" in warnings
+
+
+def test_controls_register_their_config_for_the_property_tests():
+    at = open_app()
+    from core.config import RunConfig
+
+    assert at.session_state["_controls"][""] is RunConfig
