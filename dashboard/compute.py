@@ -21,6 +21,7 @@ from core.backend import describe_device, select_backend
 from core.config import RunConfig
 from core.grid import bench as grid_bench
 from core.grid import context, layout, warptest
+from core.grid import sweep as grid_sweep
 from core.grid.mdrnn import GridConfig
 from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS, ConfigError, ProgressFn
 from core.lstm import experiments as lstm
@@ -101,16 +102,16 @@ def mdrnn_cell_steps(Gr: int, Gc: int, schedule: str) -> np.ndarray:
     return layout.cell_steps(Gr, Gc, schedule)
 
 
-def mdrnn_sweep_seconds(cfg: grid_bench.SweepConfig) -> float:
+def mdrnn_sweep_seconds(cfg: grid_sweep.SweepConfig) -> float:
     """Rough seconds the sweep will take (the page asks before a long one)."""
-    return grid_bench.sweep_seconds(cfg)
+    return grid_sweep.sweep_seconds(cfg)
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def mdrnn_sweep(cfg: grid_bench.SweepConfig, run: RunConfig) -> grid_bench.Sweep:
+def mdrnn_sweep(cfg: grid_sweep.SweepConfig, run: RunConfig) -> grid_sweep.Sweep:
     """The scaling sweep, with a progress bar while it runs."""
     with progress_bar("Timing raster and wavefront") as report:
-        return grid_bench.sweep(cfg, select_backend(run.backend), precision=run.precision, seed=run.seed,
+        return grid_sweep.sweep(cfg, select_backend(run.backend), precision=run.precision, seed=run.seed,
                                 progress=report, budget_seconds=TIME_BUDGET_SECONDS)
 
 

@@ -20,9 +20,10 @@ from typing import Any
 from core.backend import blas_threads
 from core.cli.common import StderrProgress, backend_from, emit, jsonable, run_options
 from core.config import add_arguments, from_namespace
-from core.grid.bench import CostConfig, SweepConfig, measure, sweep
+from core.grid.bench import CostConfig, measure
 from core.grid.gradcheck import GradCheckConfig, grad_check
 from core.grid.mdrnn import PRECISIONS, GridConfig
+from core.grid.sweep import SweepConfig, sweep
 
 SQUARE_HELP = "shorthand for a square grid: sets both --Gr and --Gc (the seed's G)"
 

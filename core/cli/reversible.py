@@ -49,9 +49,8 @@ def jacobian(args: argparse.Namespace) -> int:
 
 def phase(args: argparse.Namespace) -> int:
     res = phase_polygon(from_namespace(PhaseConfig, args), backend_from(args))
-    return emit({"det": res["det"], "max_ratio_error": res["max_ratio_error"],
-                 "area": res["area"].tolist(), "area_ratio": res["area_ratio"].tolist(),
-                 "beta_pow_k": res["beta_pow_k"].tolist()}, args)
+    return emit({"det": res.det, "max_ratio_error": res.max_ratio_error, "area": res.area,
+                 "area_ratio": res.area_ratio, "beta_pow_k": res.beta_pow_k}, args)
 
 
 def hypergrad(args: argparse.Namespace) -> int:

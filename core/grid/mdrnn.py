@@ -6,23 +6,20 @@ north neighbours, with the zero state outside the grid::
     a(i, j) = W_in x(i, j) + W_W h(i, j-1) + W_N h(i-1, j) + b
     h(i, j) = tanh(a(i, j))
 
-Arrays hold a batch first: x is (B, Gr, Gc, D), h is (B, Gr, Gc, H). Internally the code
-works in row-vector form (``x @ W_in.T``) on a (Gr, Gc, B, .) layout so that every cell's
-batch of B vectors is one contiguous block.
+Arrays hold a batch first: x is (B, Gr, Gc, D), h is (B, Gr, Gc, H); inside, row vectors
+(``x @ W_in.T``) on a (Gr, Gc, B, .) layout, so every cell's batch is one contiguous block.
 
 Two schedules compute the same h:
 
 * ``raster``: cell by cell, row by row, Gr*Gc sequential steps (the reference);
 * ``wavefront``: one anti-diagonal i + j = d per step, Gr + Gc - 1 steps (seed problem 4),
-  each step one batched product per neighbour over every cell of the diagonal. States live
-  in a *skewed* layout ``S[d + 1, i + 1] = h(i, d - i)``, so a diagonal is a contiguous slice
-  and its west and north neighbours are two contiguous slices of the diagonal before
-  (``S[d, i + 1]`` and ``S[d, i]``); index 0 on either axis is the zero state outside the
-  grid. No index arrays are gathered per step.
+  each step one batched product per neighbour over every cell of the diagonal, on the skewed
+  layout of :mod:`core.grid.layout` (``S[d + 1, i + 1] = h(i, d - i)``: a diagonal and its
+  west and north neighbours are contiguous slices; nothing is gathered per step).
 
-Both schedules compute the input projection of all cells once, up front, and skip the
-neighbour products of boundary cells whose neighbour is the zero state; both count what they
-run in a :class:`core.cost.Tally` (``forward(...).cost``).
+Both schedules compute the input projection of all cells once, up front, skip the neighbour
+products of boundary cells (their neighbour is the zero state), and count what they run in a
+:class:`core.grid.cost.Tally` (``forward(...).cost``).
 
 The backward pass (:func:`backward`) runs the wavefront in reverse: a_bar = h_bar * (1 - h^2)
 of one diagonal feeds h_bar of the diagonal before through W_W (east) and W_N (south). The
@@ -66,9 +63,6 @@ class GridConfig(Config):
         what = (f"both schedules on a {self.Gr} x {self.Gc} grid with D={self.D}, H={self.H}, "
                 f"B={self.B} (float64)")
         require_memory(need, what)
-
-
-# --------------------------------------------------------------------------- parameters
 
 
 @dataclass(frozen=True)

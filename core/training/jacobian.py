@@ -93,7 +93,33 @@ def step_jacobian_fd(obj: Objective, p: Any, theta: Any, alpha: float, beta: flo
 FD_COLUMNS = 200  # above this many columns, finite differences check a seeded sample of them
 
 
-def jacobian_report(cfg: JacobianConfig, backend: Backend, *, seed: int = 0) -> dict[str, Any]:
+@dataclass(frozen=True)
+class JacobianReport:
+    """The one-step Jacobian, its determinant against beta^D, and the seed's blocks checked."""
+
+    objective: str
+    D: int
+    alpha: float
+    beta: float
+    det: float
+    beta_pow_D: float
+    log_det: float
+    log_beta_pow_D: float
+    det_rel_error: float
+    det_fd: float | None  # of the finite-difference Jacobian, where every column was taken
+    fd_columns_checked: int
+    det_dz_dy: float  # eq (30)'s first factor: the number 1
+    det_dy_dx: float
+    jacobian_hvp_vs_fd_max_error: float
+    factors_product_error: float  # dz/dy dy/dx against the Jacobian itself
+    seed_dF_dx1_product_error: float  # the product with the seed's label dF/dx1 (= 0) for the Hessian block
+    seed_dG_dx1_product_error: float  # the product with the seed's label dG/dx1 (= beta I)
+    block_errors_vs_fd: dict[str, float]
+    hessian_max_abs_entry: float
+    eq16_error: float  # seed eq (16) against the step
+
+
+def jacobian_report(cfg: JacobianConfig, backend: Backend, *, seed: int = 0) -> JacobianReport:
     """det d s(k+1)/d s(k) against beta^D, and each seed block checked (see module docstring)."""
     obj = make_objective(cfg.objective, backend, D=cfg.D, cond=cfg.cond, l2=cfg.l2, seed=seed)
     D = obj.D
@@ -135,21 +161,18 @@ def jacobian_report(cfg: JacobianConfig, backend: Backend, *, seed: int = 0) -> 
     if full:
         sign_fd, logdet_fd = np.linalg.slogdet(J_fd)
         det_fd = float(sign_fd * np.exp(logdet_fd))
-    return {
-        "objective": obj.name, "D": D, "alpha": a, "beta": b,
-        "det": float(sign * np.exp(logdet)), "beta_pow_D": float(b**D),
-        "log_det": float(logdet), "log_beta_pow_D": float(log_beta_D),
-        "det_rel_error": float(abs(np.expm1(logdet - log_beta_D))) if sign > 0 else float("inf"),
-        "det_fd": det_fd, "fd_columns_checked": len(cols),
-        "det_dz_dy": float(np.linalg.det(dzdy)), "det_dy_dx": float(np.linalg.det(dydx)),
-        "jacobian_hvp_vs_fd_max_error": float(np.max(np.abs(J[:, cols] - J_fd))),
-        "factors_product_error": float(np.max(np.abs(dzdy @ dydx - J))),
-        "seed_dF_dx1_product_error": float(np.max(np.abs((dzdy @ seed_dydx)[:, cols] - J_fd))),
-        "seed_dG_dx1_product_error": float(np.max(np.abs((seed_dzdy @ dydx)[:, cols] - J_fd))),
-        "block_errors_vs_fd": {name: block_error(name) for name in want},
-        "hessian_max_abs_entry": float(np.max(np.abs(Hn))),
-        "eq16_error": float(xp.max(xp.abs(eq16 - t1))),
-    }
+    return JacobianReport(
+        objective=obj.name, D=D, alpha=a, beta=b, det=float(sign * np.exp(logdet)), beta_pow_D=float(b**D),
+        log_det=float(logdet), log_beta_pow_D=float(log_beta_D),
+        det_rel_error=float(abs(np.expm1(logdet - log_beta_D))) if sign > 0 else float("inf"),
+        det_fd=det_fd, fd_columns_checked=len(cols),
+        det_dz_dy=float(np.linalg.det(dzdy)), det_dy_dx=float(np.linalg.det(dydx)),
+        jacobian_hvp_vs_fd_max_error=float(np.max(np.abs(J[:, cols] - J_fd))),
+        factors_product_error=float(np.max(np.abs(dzdy @ dydx - J))),
+        seed_dF_dx1_product_error=float(np.max(np.abs((dzdy @ seed_dydx)[:, cols] - J_fd))),
+        seed_dG_dx1_product_error=float(np.max(np.abs((seed_dzdy @ dydx)[:, cols] - J_fd))),
+        block_errors_vs_fd={name: block_error(name) for name in want},
+        hessian_max_abs_entry=float(np.max(np.abs(Hn))), eq16_error=float(xp.max(xp.abs(eq16 - t1))))
 
 
 @dataclass(frozen=True)
@@ -185,7 +208,20 @@ def shoelace(p: np.ndarray, theta: np.ndarray) -> float:
     return 0.5 * abs(float(np.dot(p, np.roll(theta, -1)) - np.dot(np.roll(p, -1), theta)))
 
 
-def phase_polygon(cfg: PhaseConfig, backend: Backend) -> dict[str, Any]:
+@dataclass(frozen=True)
+class PhasePolygon:
+    """A polygon of states pushed forward: vertices per step, its area, and beta^k A(0)."""
+
+    p: np.ndarray  # (K+1, V)
+    theta: np.ndarray  # (K+1, V)
+    area: np.ndarray  # (K+1,)
+    area_ratio: np.ndarray  # A(k) / A(0)
+    beta_pow_k: np.ndarray
+    max_ratio_error: float  # max |A(k) / (beta^k A(0)) - 1|
+    det: float  # the determinant for D = 1: beta
+
+
+def phase_polygon(cfg: PhaseConfig, backend: Backend) -> PhasePolygon:
     """Vertices (K+1, V) of p and theta, the enclosed area per step, and beta^k A(0).
     The step is linear for D = 1 quadratics, so a polygon maps onto a polygon exactly and its
     area scales by det = beta each step."""
@@ -204,5 +240,5 @@ def phase_polygon(cfg: PhaseConfig, backend: Backend) -> dict[str, Any]:
     ratio = areas / areas[0]
     expected = cfg.beta ** np.arange(cfg.steps + 1)
     del xp
-    return {"p": P, "theta": T, "area": areas, "area_ratio": ratio, "beta_pow_k": expected,
-            "max_ratio_error": float(np.max(np.abs(ratio / expected - 1))), "det": cfg.beta}
+    return PhasePolygon(p=P, theta=T, area=areas, area_ratio=ratio, beta_pow_k=expected,
+                        max_ratio_error=float(np.max(np.abs(ratio / expected - 1))), det=cfg.beta)

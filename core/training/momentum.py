@@ -201,7 +201,20 @@ def inverse_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
     return p, theta, K
 
 
-def inverse_order_check(cfg: TrainConfig, backend: Backend, *, seed: int = 0, at: int = 10) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OrderCheck:
+    """One inverse step in the order that works and in the seed's (eqs (13)-(14))."""
+
+    step: int
+    error_theta_first: float  # (14) then (13): max error over p and theta
+    error_seed_order: float  # (13) then (14)
+    error_seed_order_p: float
+    error_seed_order_theta: float
+    predicted_alpha_H_p_over_beta: float
+    p_norm: float
+
+
+def inverse_order_check(cfg: TrainConfig, backend: Backend, *, seed: int = 0, at: int = 10) -> OrderCheck:
     """One inverse step from s(k+1), k = ``at``, in the order that works (eq (14), then (13)
     with grad J(theta(k))) and in the seed's order ((13) first, so with grad J(theta(k+1))).
     The seed's order is off by alpha H (theta(k+1) - theta(k)) / beta = alpha H p(k+1) / beta."""
@@ -215,7 +228,7 @@ def inverse_order_check(cfg: TrainConfig, backend: Backend, *, seed: int = 0, at
     seed_order = inverse_step_seed_order(obj, p1, theta1, a, b)
     err = lambda s: max(float(xp.max(xp.abs(s[0] - p))), float(xp.max(xp.abs(s[1] - theta))))  # noqa: E731
     predicted = float(xp.max(xp.abs(a * obj.hvp(theta, p1) / b)))
-    return {"step": at, "error_theta_first": err(good), "error_seed_order": err(seed_order),
-            "error_seed_order_p": float(xp.max(xp.abs(seed_order[0] - p))),
-            "error_seed_order_theta": float(xp.max(xp.abs(seed_order[1] - theta))),
-            "predicted_alpha_H_p_over_beta": predicted, "p_norm": float(xp.max(xp.abs(p1)))}
+    return OrderCheck(step=at, error_theta_first=err(good), error_seed_order=err(seed_order),
+                      error_seed_order_p=float(xp.max(xp.abs(seed_order[0] - p))),
+                      error_seed_order_theta=float(xp.max(xp.abs(seed_order[1] - theta))),
+                      predicted_alpha_H_p_over_beta=predicted, p_norm=float(xp.max(xp.abs(p1))))

@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from core.config import Config, cli_command, param
-from core.grid.bench import SweepConfig
 from core.grid.mdrnn import GridConfig
+from core.grid.sweep import SweepConfig
 from core.limits import format_bytes
 from dashboard import compute, plots, widgets
 

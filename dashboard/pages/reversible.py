@@ -107,13 +107,13 @@ with right, widgets.stop_on_error(reproduce_run):
             K1 = phase_cfg.steps
             c1, c2, c3 = st.columns(3)
             c1.metric("det ∂s(k+1)/∂s(k) for D = 1", f"{cfg.beta:g}")
-            c2.metric(f"area after {K1} steps / βᴷ", f"{ph['area_ratio'][-1] / ph['beta_pow_k'][-1]:.9f}")
+            c2.metric(f"area after {K1} steps / βᴷ", f"{ph.area_ratio[-1] / ph.beta_pow_k[-1]:.9f}")
             c3.metric(f"det for this run's D = {res.result.D:,}: β^D", f"{cfg.beta ** res.result.D:.4g}")
             shown = sorted({0, K1 // 4, K1 // 2, 3 * K1 // 4, K1})
-            widgets.chart(plots.phase_polygons(ph["p"], ph["theta"], ph["area_ratio"], ph["beta_pow_k"], shown,
+            widgets.chart(plots.phase_polygons(ph.p, ph.theta, ph.area_ratio, ph.beta_pow_k, shown,
                                                "J = λθ²/2 with D = 1: a polygon of states shrinks by β per step"),
-                          {"k": list(range(K1 + 1)), "area": ph["area"], "area_ratio": ph["area_ratio"],
-                           "beta_pow_k": ph["beta_pow_k"]}, "reversible_phase")
+                          {"k": list(range(K1 + 1)), "area": ph.area, "area_ratio": ph.area_ratio,
+                           "beta_pow_k": ph.beta_pow_k}, "reversible_phase")
             st.caption("The step is linear when J is quadratic, so the polygon maps onto a polygon and its "
                        "area is multiplied by the determinant β exactly; points do not merge, they only "
                        "get closer: volume, and with it information, is lost at log₂(1/β) bits per step.")
@@ -174,7 +174,7 @@ with right, widgets.stop_on_error(reproduce_run):
             st.dataframe(pd.DataFrame({
                 "one inverse step": ["(14) then (13): the order that works", "(13) then (14): the seed's order",
                                      "predicted miss α|H p(k+1)|/β"],
-                "max error": [f"{order[key]:.3e}" for key in ("error_theta_first", "error_seed_order",
+                "max error": [f"{getattr(order, key):.3e}" for key in ("error_theta_first", "error_seed_order",
                                                               "predicted_alpha_H_p_over_beta")]}),
                 hide_index=True)
             st.markdown("#### Problem 7: the Jacobian, eqs (25)-(30)")
@@ -187,19 +187,19 @@ with right, widgets.stop_on_error(reproduce_run):
                      r"\det\frac{\partial s^{(k+1)}}{\partial s^{(k)}} = 1\cdot\beta^D")
             st.markdown(
                 "- (15), (16), (26), (27) are **right** (eq (16) against the step: "
-                f"{jac['eq16_error']:.1e}).\n"
+                f"{jac.eq16_error:.1e}).\n"
                 "- (28)-(29) **label two blocks wrongly**: the Hessian block is $\\partial F/\\partial x_2$ "
                 "(the seed writes $\\partial F/\\partial x_1$, which is 0: with it the product misses the "
-                f"Hessian, error {jac['seed_dF_dx1_product_error']:.3g}); the lower-left block of "
+                f"Hessian, error {jac.seed_dF_dx1_product_error:.3g}); the lower-left block of "
                 "$\\partial z/\\partial y$ is $\\partial G/\\partial y_1 = I$ (the seed writes "
                 "$\\partial G/\\partial x_1$, which by the chain rule is $\\beta I$: product error "
-                f"{jac['seed_dG_dx1_product_error']:.3g}). With the right blocks the product is the "
-                f"finite-difference Jacobian to {jac['jacobian_hvp_vs_fd_max_error']:.1e}. The first "
+                f"{jac.seed_dG_dx1_product_error:.3g}). With the right blocks the product is the "
+                f"finite-difference Jacobian to {jac.jacobian_hvp_vs_fd_max_error:.1e}. The first "
                 "matrix of (28) also has a stray third row.\n"
                 "- (30) writes the first determinant as $I$; it is the number "
-                f"{jac['det_dz_dy']:g}. The conclusion is **right**: for D = {jac['D']}, "
-                f"det = {jac['det']:.10g} and β^D = {jac['beta_pow_D']:.10g}.")
-            blocks = jac["block_errors_vs_fd"]
+                f"{jac.det_dz_dy:g}. The conclusion is **right**: for D = {jac.D}, "
+                f"det = {jac.det:.10g} and β^D = {jac.beta_pow_D:.10g}.")
+            blocks = jac.block_errors_vs_fd
             st.dataframe(pd.DataFrame({"block (state order (p, θ))": list(blocks),
                                        "max error vs finite differences": [f"{v:.1e}" for v in blocks.values()]}),
                          hide_index=True)

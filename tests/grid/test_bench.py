@@ -15,6 +15,7 @@ from core.grid import bench as gb
 from core.grid import cost
 from core.grid.gradcheck import GradCheckConfig, grad_check
 from core.grid.mdrnn import GridConfig
+from core.grid.sweep import SweepConfig, sweep
 from core.limits import ConfigError
 from core.timing import Timing
 
@@ -32,14 +33,14 @@ def test_grid_config_bounds_and_memory_estimate():
 
 
 def test_sweep_points_and_memory_check():
-    cfg = gb.SweepConfig(axes="G,H,D", G_max=16, H_max=8, D_max=4, G=6, H=5, D=2)
+    cfg = SweepConfig(axes="G,H,D", G_max=16, H_max=8, D_max=4, G=6, H=5, D=2)
     pts = cfg.points()
     assert [p["G"] for p in pts if p["axis"] == "G"] == [4, 8, 16]
     assert [p["H"] for p in pts if p["axis"] == "H"] == [4, 8]
     assert [p["D"] for p in pts if p["axis"] == "D"] == [1, 2, 4]
     assert all(p["G"] == 6 for p in pts if p["axis"] != "G")
     with pytest.raises(ConfigError, match="largest grid of this sweep"):
-        gb.SweepConfig(G_max=256, H=512, B=64)
+        SweepConfig(G_max=256, H=512, B=64)
 
 
 def test_measure_counts_match_the_exact_model(backend):
@@ -93,8 +94,8 @@ def test_a_grid_over_the_time_budget_is_refused_before_it_starts():
 
 def test_sweep_slopes_of_the_counted_work():
     seen = []
-    cfg = gb.SweepConfig(axes="G,H", G_max=16, H_max=16, G=5, H=4, D=2, repeat=1)
-    r = gb.sweep(cfg, NUMPY, progress=lambda f, m: seen.append(f))
+    cfg = SweepConfig(axes="G,H", G_max=16, H_max=16, G=5, H=4, D=2, repeat=1)
+    r = sweep(cfg, NUMPY, progress=lambda f, m: seen.append(f))
     assert len(r.rows) == 2 * len(cfg.points())
     assert seen[0] == 0 and seen[-1] == 1.0
     g = r.slopes["G"]

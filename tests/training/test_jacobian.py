@@ -25,15 +25,15 @@ NP = select_backend("numpy")
 @pytest.mark.parametrize("D", [1, 2, 10, 50])
 def test_determinant_is_beta_to_the_D(D):
     out = jacobian_report(JacobianConfig(D=D, beta=0.9, alpha=0.05), NP)
-    assert out["det"] == pytest.approx(0.9**D, rel=1e-12)
-    assert out["det_fd"] == pytest.approx(0.9**D, rel=1e-7)
-    assert out["beta_pow_D"] == 0.9**D
+    assert out.det == pytest.approx(0.9**D, rel=1e-12)
+    assert out.det_fd == pytest.approx(0.9**D, rel=1e-7)
+    assert out.beta_pow_D == 0.9**D
 
 
 def test_determinant_for_a_non_quadratic_objective():
     out = jacobian_report(JacobianConfig(objective="rosenbrock", beta=0.7), NP)
-    assert out["log_det"] == pytest.approx(out["log_beta_pow_D"], rel=1e-10)
-    assert out["jacobian_hvp_vs_fd_max_error"] < 1e-7
+    assert out.log_det == pytest.approx(out.log_beta_pow_D, rel=1e-10)
+    assert out.jacobian_hvp_vs_fd_max_error < 1e-7
 
 
 def test_hvp_jacobian_matches_finite_differences(backend):
@@ -68,19 +68,19 @@ def test_seed_labels_pinned():
     dG/dx1 (= beta I by the chain rule) instead of dG/dy1 = I it is wrong too; eq (30)'s first
     determinant is the number 1; the product of the true factors is the Jacobian."""
     out = jacobian_report(JacobianConfig(D=8, alpha=0.05, beta=0.9), NP)
-    assert out["factors_product_error"] < 1e-14
-    assert out["seed_dF_dx1_product_error"] == pytest.approx(0.05 * out["hessian_max_abs_entry"], rel=1e-6)
-    assert out["seed_dG_dx1_product_error"] == pytest.approx(0.9 * (1 - 0.9), rel=1e-6)  # beta^2 vs beta
-    assert out["det_dz_dy"] == 1.0 and out["det_dy_dx"] == pytest.approx(0.9**8)
-    assert out["eq16_error"] < 1e-15  # eq (16) is right
-    assert max(out["block_errors_vs_fd"].values()) < 1e-8
+    assert out.factors_product_error < 1e-14
+    assert out.seed_dF_dx1_product_error == pytest.approx(0.05 * out.hessian_max_abs_entry, rel=1e-6)
+    assert out.seed_dG_dx1_product_error == pytest.approx(0.9 * (1 - 0.9), rel=1e-6)  # beta^2 vs beta
+    assert out.det_dz_dy == 1.0 and out.det_dy_dx == pytest.approx(0.9**8)
+    assert out.eq16_error < 1e-15  # eq (16) is right
+    assert max(out.block_errors_vs_fd.values()) < 1e-8
 
 
 def test_phase_polygon_area_shrinks_by_beta_per_step():
     res = phase_polygon(PhaseConfig(steps=60, beta=0.8, alpha=0.05, curvature=2.0), NP)
-    np.testing.assert_allclose(res["area_ratio"], 0.8 ** np.arange(61), rtol=1e-9)
-    assert res["max_ratio_error"] < 1e-9 and res["det"] == 0.8
-    assert res["p"].shape == (61, 48)
+    np.testing.assert_allclose(res.area_ratio, 0.8 ** np.arange(61), rtol=1e-9)
+    assert res.max_ratio_error < 1e-9 and res.det == 0.8
+    assert res.p.shape == (61, 48)
 
 
 def test_shoelace_of_a_unit_square():

@@ -88,9 +88,9 @@ def test_snapshot_stride_keeps_memory_bounded():
 
 def test_inverse_order_check():
     out = inverse_order_check(TrainConfig(D=10), NP)
-    assert out["error_theta_first"] < 1e-15 < 1e-6 < out["error_seed_order"]
-    assert out["error_seed_order"] == pytest.approx(out["predicted_alpha_H_p_over_beta"], rel=1e-6)
-    assert out["error_seed_order_theta"] < 1e-15
+    assert out.error_theta_first < 1e-15 < 1e-6 < out.error_seed_order
+    assert out.error_seed_order == pytest.approx(out.predicted_alpha_H_p_over_beta, rel=1e-6)
+    assert out.error_seed_order_theta < 1e-15
 
 
 def test_benchmark_reports_a_ratio():
