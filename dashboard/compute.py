@@ -20,7 +20,7 @@ import streamlit as st
 from core.backend import describe_device, select_backend
 from core.config import RunConfig
 from core.grid import bench as grid_bench
-from core.grid import context, layout, warptest
+from core.grid import claims, context, depth, layout, warptest
 from core.grid import sweep as grid_sweep
 from core.grid.mdrnn import GridConfig
 from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS, ConfigError, ProgressFn
@@ -119,25 +119,30 @@ def mdrnn_sweep(cfg: grid_sweep.SweepConfig, run: RunConfig) -> grid_sweep.Sweep
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Computing sensitivity maps ...")
-def mdrnn_sensitivity(cfg: context.SensitivityConfig, run: RunConfig) -> dict[str, Any]:
-    """Sensitivity maps of every compared model at (i*, j*), decay profiles, the forget-bias
-    sweep and the computed summary. Always float64: a float32 map would round the farthest
-    sensitivities to zero and blur the exact-zero context."""
-    backend = select_backend(run.backend)
-    report = context.sensitivity_report(cfg, backend, seed=run.seed)
-    sweep = context.forget_bias_sweep(cfg, backend, seed=run.seed)
-    return {"report": report, "sweep": sweep,
-            "summary": context.sensitivity_summary(report, sweep, cfg.forget_bias)}
+def mdrnn_sensitivity(cfg: context.SensitivityConfig, run: RunConfig) -> claims.SensitivityStudy:
+    """Sensitivity maps of every compared model at (i*, j*), decay over several initialisations,
+    the forget-bias sweep and the computed summary. Always float64: a float32 map would round the
+    farthest sensitivities to zero and blur the exact-zero context."""
+    return claims.sensitivity_study(cfg, select_backend(run.backend), seed=run.seed)
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def mdrnn_warp_test(cfg: warptest.WarpTestConfig, run: RunConfig) -> dict[str, Any]:
+def mdrnn_warp_test(cfg: warptest.WarpTestConfig, run: RunConfig) -> claims.WarpStudy:
     """Train the chosen models on 8x8 digits and test them on warped digits, with a progress bar."""
     with progress_bar("Training on 8x8 digits") as report:
-        result = warptest.warp_test(cfg, select_backend(run.backend), seed=run.seed, dtype=run.precision,
-                                    progress=report, budget_seconds=TIME_BUDGET_SECONDS)
-    result["summary"] = warptest.warp_summary(result)
-    return result
+        return claims.warp_study(cfg, select_backend(run.backend), seed=run.seed, dtype=run.precision,
+                                 progress=report, budget_seconds=TIME_BUDGET_SECONDS)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Timing both models over G ...")
+def mdrnn_depth_timing(D: int, H: int, L: int, k: int, run: RunConfig) -> depth.DepthTiming:
+    """Forward time of the tanh MDRNN and the conv net against G (the sequential steps' cost)."""
+    return depth.depth_timing(select_backend(run.backend), D=D, H=H, L=L, k=k, seed=run.seed)
+
+
+def mdrnn_depth_sentence(timing: depth.DepthTiming) -> str:
+    """What the depth timing shows, in one computed sentence."""
+    return claims.depth_summary(timing)
 
 
 def mdrnn_warp_seconds(cfg: warptest.WarpTestConfig) -> float:
@@ -146,7 +151,7 @@ def mdrnn_warp_seconds(cfg: warptest.WarpTestConfig) -> float:
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def mdrnn_warp_samples(seed: int, levels: int) -> dict[str, Any]:
+def mdrnn_warp_samples(seed: int, levels: int) -> warptest.WarpSamples:
     """A few test digits under each warp at each strength."""
     return warptest.sample_warps(seed, n=4, levels=levels)
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from core.cli.common import StderrProgress, backend_from, emit, run_options
 from core.config import add_arguments, from_namespace
-from core.grid import context, warptest
+from core.grid import claims, context, warptest
 
 
 def _emit_with_summary(result: dict[str, Any], args: argparse.Namespace) -> int:
@@ -49,20 +49,14 @@ def _add_sensitivity(cmds: argparse._SubParsersAction) -> None:
 
 def _run_sensitivity(args: argparse.Namespace) -> int:
     cfg = from_namespace(context.SensitivityConfig, args)
-    backend = backend_from(args)
-    report = context.sensitivity_report(cfg, backend, seed=args.seed)
-    sweep = context.forget_bias_sweep(cfg, backend, seed=args.seed)
-    models = {}
-    for key, m in report["models"].items():
-        keep = {k: v for k, v in m.items() if k not in ("context", "map")}
-        if not args.no_maps:
-            keep["map"] = m["map"]
-        models[key] = keep
+    study = claims.sensitivity_study(cfg, backend_from(args), seed=args.seed)
+    report = study.report
+    models = {key: {k: v for k, v in vars(m).items() if k != "context" and (k != "map" or not args.no_maps)}
+              for key, m in report.models.items()}
     result = {"G": cfg.G, "i_star": cfg.i_star, "j_star": cfg.j_star, "models": models,
-              "decay_per_step": {k: v["decay_per_step"] for k, v in report["decay"].items()},
-              "decay_profiles": {k: v["profile"] for k, v in report["decay"].items()},
-              "cell_state_max": report["cell_state_max"], "forget_bias_sweep": sweep,
-              "summary": context.sensitivity_summary(report, sweep, cfg.forget_bias)}
+              "decay_per_step": {k: v.mean for k, v in report.decay.items()}, "decay": report.decay,
+              "against_tanh": report.against_tanh, "cell_state_max": report.cell_state_max,
+              "forget_bias_sweep": study.sweep, "summary": study.summary}
     return _emit_with_summary(result, args)
 
 

@@ -70,10 +70,16 @@ def predict(net: GridNet, params: dict[str, Any], x: Any, batch: int = 250) -> n
     return np.concatenate(out)
 
 
+def predicted(net: GridNet, params: dict[str, Any], backend: Backend, images: np.ndarray,
+              dtype: str = "float64") -> np.ndarray:
+    """The class given to each of ``images`` (N, R, C)."""
+    return predict(net, params, backend.asarray(images[..., None], dtype))
+
+
 def accuracy(net: GridNet, params: dict[str, Any], backend: Backend, images: np.ndarray,
              labels: np.ndarray, dtype: str = "float64") -> float:
     """Fraction of ``images`` (N, R, C) classified as ``labels``."""
-    return float(np.mean(predict(net, params, backend.asarray(images[..., None], dtype)) == labels))
+    return float(np.mean(predicted(net, params, backend, images, dtype) == labels))
 
 
 @dataclass

@@ -10,19 +10,18 @@ accuracy is measured at each strength. The data are scikit-learn's bundled digit
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
 
 from core.backend import Backend, blas_threads
 from core.config import Config, param
-from core.data import CLASSES, digits
+from core.data import digits
 from core.grid import warp
 from core.grid.mdlstm import CELLS
 from core.grid.nets import GridNet
-from core.grid.train import accuracy, total_params, train
+from core.grid.train import accuracy, predicted, total_params, train
 from core.limits import ConfigError, ProgressFn, no_progress, require_time
 
 LEARNED = 0.3  # clean accuracy below this (chance is 0.1): the model did not learn; no verdict on it
@@ -93,11 +92,41 @@ def warp_test_seconds(cfg: WarpTestConfig) -> float:
     return 1.1 * per_digit * cfg.epochs * cfg.n_train + 0.5
 
 
+@dataclass(frozen=True)
+class TrainedModel:
+    """One model of the warping test: its size, its training, its accuracy on training digits."""
+
+    label: str
+    H: int
+    params: int  # with the read-out
+    macs: int  # per digit
+    steps: int  # sequential steps per digit
+    losses: tuple[float, ...]  # mean training loss per epoch
+    train_seconds: float
+    diverged: str  # why training stopped early ('' when it did not)
+    train_accuracy: float | None  # None where training diverged
+
+
+@dataclass(frozen=True)
+class WarpTest:
+    """Accuracy of each trained model on the test digits warped by each kind at each strength."""
+
+    n_train: int
+    n_test: int
+    strengths: np.ndarray  # (levels,) in [0, 1]; 0 is the clean test set
+    amounts: dict[str, list[float]]  # kind: the warp at each strength, in its unit
+    units: dict[str, str]
+    models: dict[str, TrainedModel]
+    accuracy: dict[str, dict[str, list[float]]]  # kind: model: accuracy at each strength
+    diverged: list[str]
+    # kind: model: (levels, n_test) bool, digit by digit, for the paired verdict (core.grid.claims)
+    correct: dict[str, dict[str, np.ndarray]] = field(repr=False)
+
+
 def warp_test(cfg: WarpTestConfig, backend: Backend, seed: int = 0, dtype: str = "float64",
-              progress: ProgressFn = no_progress, budget_seconds: float | None = None) -> dict[str, Any]:
-    """Train each chosen model, then its accuracy on the test digits warped by each kind at
-    each strength. Returns plain numbers (see the CLI's ``mdrnn warp-test --json``).
-    ``budget_seconds`` refuses, before any work, a run estimated to take longer."""
+              progress: ProgressFn = no_progress, budget_seconds: float | None = None) -> WarpTest:
+    """Train each chosen model, then classify the test digits warped by each kind at each
+    strength. ``budget_seconds`` refuses, before any work, a run estimated to take longer."""
     if budget_seconds is not None:
         require_time(warp_test_seconds(cfg), "this training run", budget_seconds,
                      hint="choose fewer epochs, fewer training digits or fewer models, or run the command below")
@@ -105,8 +134,7 @@ def warp_test(cfg: WarpTestConfig, backend: Backend, seed: int = 0, dtype: str =
         return _warp_test(cfg, backend, seed, dtype, progress)
 
 
-def _warp_test(cfg: WarpTestConfig, backend: Backend, seed: int, dtype: str,
-               progress: ProgressFn) -> dict[str, Any]:
+def _warp_test(cfg: WarpTestConfig, backend: Backend, seed: int, dtype: str, progress: ProgressFn) -> WarpTest:
     data = digits()
     order = np.random.default_rng(seed).permutation(len(data.train_labels))[:cfg.n_train]
     x_train, y_train = data.train_images[order], data.train_labels[order]
@@ -115,12 +143,9 @@ def _warp_test(cfg: WarpTestConfig, backend: Backend, seed: int, dtype: str,
     nets = warp_test_nets(cfg)
     warped = {kind: [warp.warp(x_test, kind, float(s), seed=seed + 99) for s in strengths]
               for kind in warp.WARP_KINDS}
-    out: dict[str, Any] = {
-        "n_train": len(y_train), "n_test": len(y_test), "strengths": strengths,
-        "amounts": {k: [warp.warp_amount(k, float(s)) for s in strengths] for k in warp.WARP_KINDS},
-        "units": dict(warp.WARP_UNITS), "models": {}, "accuracy": {k: {} for k in warp.WARP_KINDS},
-        "diverged": [],
-    }
+    models: dict[str, TrainedModel] = {}
+    correct: dict[str, dict[str, np.ndarray]] = {k: {} for k in warp.WARP_KINDS}
+    diverged: list[str] = []
     share = 1.0 / len(nets)
     for n, (key, net) in enumerate(nets.items()):
         def report(f: float, msg: str, n: int = n) -> None:
@@ -128,106 +153,47 @@ def _warp_test(cfg: WarpTestConfig, backend: Backend, seed: int, dtype: str,
 
         res = train(net, backend, x_train, y_train, epochs=cfg.epochs, batch=cfg.batch, lr=cfg.lr,
                     seed=seed, dtype=dtype, progress=report)
-        out["models"][key] = {
-            "label": net.label, "H": net.H, "params": total_params(net), "macs": net.macs(8, 8),
-            "steps": net.steps(8, 8), "losses": res.losses, "train_seconds": res.seconds,
-            "diverged": res.diverged,
-        }
+        train_acc = None
         if res.diverged:
-            out["diverged"].append(res.diverged)
-            continue
-        progress(share * (n + 0.97), f"{net.label}: testing on warped digits")
-        out["models"][key]["train_accuracy"] = accuracy(net, res.params, backend, x_train, y_train, dtype)
-        clean = accuracy(net, res.params, backend, x_test, y_test, dtype)  # strength 0: the identity
-        for kind in warp.WARP_KINDS:
-            out["accuracy"][kind][key] = [clean] + [accuracy(net, res.params, backend, w, y_test, dtype)
-                                                    for w in warped[kind][1:]]
+            diverged.append(res.diverged)
+        else:
+            progress(share * (n + 0.97), f"{net.label}: testing on warped digits")
+            train_acc = accuracy(net, res.params, backend, x_train, y_train, dtype)
+            clean = predicted(net, res.params, backend, x_test, dtype) == y_test  # strength 0: the identity
+            for kind in warp.WARP_KINDS:
+                correct[kind][key] = np.stack([clean] + [predicted(net, res.params, backend, w, dtype) == y_test
+                                                         for w in warped[kind][1:]])
+        models[key] = TrainedModel(label=net.label, H=net.H, params=total_params(net), macs=net.macs(8, 8),
+                                   steps=net.steps(8, 8), losses=tuple(res.losses), train_seconds=res.seconds,
+                                   diverged=res.diverged, train_accuracy=train_acc)
     progress(1.0, "done")
-    return out
+    return WarpTest(n_train=len(y_train), n_test=len(y_test), strengths=strengths,
+                    amounts={k: [warp.warp_amount(k, float(s)) for s in strengths] for k in warp.WARP_KINDS},
+                    units=dict(warp.WARP_UNITS), models=models,
+                    accuracy={kind: {key: [float(v) for v in c.mean(axis=1)] for key, c in per.items()}
+                              for kind, per in correct.items()},
+                    diverged=diverged, correct=correct)
 
 
-def sample_warps(seed: int = 0, n: int = 4, levels: int = 5) -> dict[str, Any]:
-    """A few test digits under each warp at each strength, for showing: images (kind, level, n, 8, 8)."""
+@dataclass(frozen=True)
+class WarpSamples:
+    """A few test digits under each warp at each strength, for showing."""
+
+    strengths: np.ndarray  # (levels,)
+    labels: np.ndarray  # (n,)
+    images: dict[str, np.ndarray]  # kind: (levels, n, 8, 8)
+    amounts: dict[str, list[float]]  # kind: the warp at each strength, in its unit
+    units: dict[str, str]
+
+
+def sample_warps(seed: int = 0, n: int = 4, levels: int = 5) -> WarpSamples:
+    """The first ``n`` test digits under each warp at each of ``levels`` strengths."""
     data = digits()
     x_test, y_test = data.test_images, data.test_labels
     strengths = np.linspace(0.0, 1.0, levels)
     # the whole test set is warped, as in warp_test, so the elastic fields are the same ones
     imgs = {kind: np.stack([warp.warp(x_test, kind, float(s), seed=seed + 99)[:n] for s in strengths])
             for kind in warp.WARP_KINDS}
-    return {"strengths": strengths, "labels": y_test[:n], "images": imgs,
-            "amounts": {k: [warp.warp_amount(k, float(x)) for x in strengths] for k in imgs},
-            "units": dict(warp.WARP_UNITS)}
-
-
-# --- what the numbers say about the seed's claim ---------------------------------------------
-
-def _pct(p: float) -> str:
-    return f"{100 * p:.1f}%"
-
-
-def warp_summary(result: dict[str, Any]) -> list[str]:
-    """Plain sentences computed from a :func:`warp_test` result: for each warp, how much of its
-    accuracy each model kept, and whether that supports the seed's claim that the grid RNN is
-    more robust to warping than the conv net.
-
-    Robustness is the share of above-chance accuracy kept, (a_warped - 0.1) / (a_clean - 0.1),
-    with a_warped averaged over the warped strengths: raw points lost would favour a weaker
-    model, which has fewer to lose. A difference smaller than two standard errors (binomial
-    errors of the test accuracies, carried through the ratio) is called no clear difference."""
-    lines = [f"Training diverged: {msg}" for msg in result["diverged"]]
-    models = {k: m for k, m in result["models"].items() if not m["diverged"]}
-    n = result["n_test"]
-    if "conv" not in models or not ({"mdrnn", "mdlstm"} & set(models)):
-        lines.append("The claim compares a grid RNN with the conv net: train the conv net and at "
-                     "least one grid RNN to test it.")
-        return lines
-    acc = result["accuracy"]
-    clean = {k: acc["shear"][k][0] for k in models}
-    lines.append("Clean test accuracy: " + ", ".join(f"{models[k]['label']} {_pct(clean[k])}"
-                                                     for k in models) + f" ({n} test digits).")
-    for k in models:
-        if clean[k] < LEARNED:
-            lines.append(f"The {models[k]['label']} is near chance ({_pct(clean[k])}, chance is 10%): it did "
-                         "not learn the digits, so its robustness means nothing; train it longer.")
-    spread = max(clean.values()) - min(clean.values())
-    if spread > 0.05:
-        lines.append(f"The clean accuracies differ by {100 * spread:.1f} points, so the verdicts compare the "
-                     "share of above-chance accuracy each model keeps, not the points it loses (a weaker "
-                     "model has fewer to lose).")
-    se = lambda p, m: math.sqrt(max(p * (1 - p), 1e-12) / m)  # noqa: E731
-    chance = 1.0 / CLASSES
-    for kind in acc:
-        amounts, unit = result["amounts"][kind], result["units"][kind]
-        levels = len(acc[kind]["conv"]) - 1
-        warped = {k: float(np.mean(acc[kind][k][1:])) for k in models}
-        kept, kept_se = {}, {}
-        for k in models:
-            base = max(clean[k] - chance, 1e-9)
-            kept[k] = (warped[k] - chance) / base
-            kept_se[k] = math.sqrt(se(warped[k], n * levels) ** 2 + (kept[k] * se(clean[k], n)) ** 2) / base
-        parts = []
-        for key in ("mdrnn", "mdlstm"):
-            if key not in models:
-                continue
-            if min(clean[key], clean["conv"]) < LEARNED:
-                parts.append(f"no verdict for the {models[key]['label']}: it or the conv net is near chance")
-                continue
-            diff = kept[key] - kept["conv"]  # > 0: the grid RNN kept more
-            noise = 2 * math.hypot(kept_se[key], kept_se["conv"])
-            if diff > noise:
-                verdict = "supports the claim"
-            elif diff < -noise:
-                verdict = "goes against the claim"
-            else:
-                verdict = "shows no clear difference"
-            parts.append(f"the {models[key]['label']} kept {_pct(kept[key])} of its above-chance accuracy "
-                         f"(lost {100 * (clean[key] - warped[key]):.1f} points) against the conv net's "
-                         f"{_pct(kept['conv'])} (lost {100 * (clean['conv'] - warped['conv']):.1f}): this "
-                         f"{verdict} (difference {100 * diff:+.1f} points of share, noise level "
-                         f"±{100 * noise:.1f})")
-        lines.append(f"{kind.capitalize()} up to {amounts[-1]:g} {unit}, averaged over the warped "
-                     "strengths: " + "; ".join(parts) + ".")
-    lines.append("The noise level covers only which digits happen to be in the test set, not the variation "
-                 "between training runs, which is larger: this is one seed and one run per model, so rerun "
-                 "with other seeds (--seed) before trusting a verdict.")
-    return lines
+    return WarpSamples(strengths=strengths, labels=y_test[:n], images=imgs,
+                       amounts={k: [warp.warp_amount(k, float(x)) for x in strengths] for k in imgs},
+                       units=dict(warp.WARP_UNITS))

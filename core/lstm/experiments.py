@@ -111,6 +111,19 @@ class LSTMRun:
     finite: bool
     warning: str  # non-empty when the adjoints overflowed: what to change
 
+    @property
+    def c_bar_ratio(self) -> float:
+        """|c_bar(1)| / |c_bar(T)|: how much of the cell's adjoint at the last step reaches the first."""
+        return _ratio(float(self.c_bar_norm[0]), float(self.c_bar_norm[-1]))
+
+    @property
+    def c_bar_follows_forget_product(self) -> bool:
+        """Whether |c_bar(1)| / |c_bar(T)| is the running product of forget gates Π f to within a
+        factor of 2: true when the cell path alone carries c_bar back (eq (2) without its h-term),
+        false when the adjoint arriving through h each step (h_bar(t) o (1 - tanh² c)) matters."""
+        r, f = self.c_bar_ratio, float(self.forget_product[0])
+        return bool(r > 0 and f > 0 and math.isfinite(r) and abs(math.log(r / f)) < math.log(2.0))
+
     def forward_table(self) -> dict[str, np.ndarray]:
         """The per-unit arrays as columns t, unit, i, f, o, g, c, h (for downloads)."""
         T, n = self.h.shape

@@ -93,11 +93,24 @@ with tab_bwd:
                       "lstm_adjoints")
         st.markdown(
             "Read it from the right: the backward pass starts at $t = T$. Along the cell, eq (2) multiplies "
-            "$\\overline{c}$ by $f^{(t+1)}$ at every step, so with the last-step loss $|\\overline{c^{(t)}}|$ "
-            "follows the running product of forget gates (dashed): **vanishing** when $\\sigma(b_f)$ is "
-            "small, kept alive when $b_f$ is large. Through $h$ the adjoint is multiplied by $W_h$ and the "
-            "gates' slopes each step: a large weight scale makes it **explode** (until the gates saturate); "
-            "try weight scale 20 with T = 200 in float32 to overflow.")
+            "$\\overline{c}$ by $f^{(t+1)}$ at every step, so the part of $\\overline{c^{(T)}}$ that travels "
+            "back along the cell alone is scaled by the running product of forget gates (dashed): it "
+            "**vanishes** when $\\sigma(b_f)$ is small and is kept alive when $b_f$ is large. But eq (2) also "
+            "adds, at every step, $\\overline{h^{(t)}}\\,o^{(t)}(1-\\tanh^2 c^{(t)})$: the adjoint that "
+            "reaches the cell through $h$. Only where that term stays small beside the cell path (the "
+            "last-step loss, small weights, forget gates not shut) does $|\\overline{c^{(t)}}|$ follow the "
+            "dashed line.")
+        follows = result.c_bar_follows_forget_product
+        st.markdown(
+            f"Here $|\\overline{{c^{{(1)}}}}| / |\\overline{{c^{{(T)}}}}| = {result.c_bar_ratio:.2e}$ against "
+            f"$\\prod f = {fp[0]:.2e}$: " + ("they agree to within a factor of 2, the cell path carries "
+                                              "the adjoint." if follows else
+                                              "they do not agree (within a factor of 2): the h-term of eq (2) "
+                                              "sets |c̄| here, not the forget gates alone."))
+        st.markdown(
+            "Through $h$ the adjoint is multiplied by $W_h$ and the gates' slopes each step: a large weight "
+            "scale makes it **explode** (until the gates saturate); try weight scale 20 with T = 200 in float32 "
+            "to overflow.")
         widgets.reproduce(run_args, "Prints the loss and |h̄(t)|, |c̄(t)|, Π f per step; --json for "
                           "machine-readable output.")
 

@@ -31,8 +31,11 @@ st.title("MDRNN against a conv net")
 st.markdown(
     "Seed problem 5 answers *\"one advantage and one disadvantage of an MDRNN compared to a conv net\"* "
     "with two claims: the MDRNN is **more robust to input warping** (its recurrences give it context from "
-    "the whole grid), and it is **more prone to vanishing gradients**, which LSTM cells relieve. This "
-    "page measures both. Every number comes from the models' own forward and backward passes: the "
+    "the whole grid, which holds with four directions: one sweep sees only the quadrant above-left), and it "
+    "is **more prone to vanishing gradients**, which LSTM cells relieve. This page tests both, and the "
+    "standard disadvantage too (2G − 1 sequential steps against a conv net's L): the warping test on "
+    "trained models, the vanishing-gradient claim on the models' sensitivity at initialisation, for the "
+    "grid RNNs and the conv net alike. Every number comes from the models' own forward and backward passes: the "
     "seed's tanh grid RNN, the MDLSTM (Graves et al. 2007, and the bounded cell of Leifert et al. 2016), "
     "each swept from one corner or from all four, and a conv net of L layers of k × k convolutions."
 )
@@ -47,8 +50,8 @@ with controls:
 
 with main, widgets.stop_on_error():
     sens = compute.mdrnn_sensitivity(cfg, run)
-report, summary = sens["report"], sens["summary"]
-models = report["models"]
+report, summary = sens.report, sens.summary
+models = report.models
 i, j = cfg.i_star, cfg.j_star
 sens_args = cli_command(cfg, run=run)
 
@@ -62,33 +65,39 @@ with tab_ctx:
         st.latex(r"S(i, j) = \left\| \frac{\partial h^{(i^*, j^*)}}{\partial x^{(i, j)}} \right\|_F")
         st.markdown("One backward sweep per output unit (run as one batch) gives a row of this Jacobian; no "
                     "finite differences. Grey cells are **exactly zero**: the output cannot see that input.")
-        frame = pd.DataFrame([{"model": models[k]["label"], "i": r, "j": c, "S": models[k]["map"][r, c]}
+        frame = pd.DataFrame([{"model": models[k].label, "i": r, "j": c, "S": models[k].map[r, c]}
                               for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
-        fig = plots.sensitivity_maps([models[k]["map"] for k in ORDER], [SHORT[k] for k in ORDER], i, j)
+        fig = plots.sensitivity_maps([models[k].map for k in ORDER], [SHORT[k] for k in ORDER], i, j)
         widgets.chart(fig, frame, "mdrnn_vs_conv_sensitivity")
         st.markdown("\n".join(f"- {line}" for line in summary[:2]))
-        st.dataframe(pd.DataFrame([{"model": models[k]["label"], "cells seen (S > 0)": models[k]["seen_cells"],
-                                    "cells in its context": models[k]["context_cells"],
-                                    "exactly its context": models[k]["matches_context"]} for k in ORDER]),
+        st.dataframe(pd.DataFrame([{"model": models[k].label, "cells seen (S > 0)": models[k].seen_cells,
+                                    "cells in its context": models[k].context_cells,
+                                    "exactly its context": models[k].matches_context} for k in ORDER]),
                      hide_index=True, width="stretch")
         widgets.reproduce(sens_args)
 
 # --------------------------------------------------------------------------- vanishing gradients
 with tab_vanish:
     if tab_vanish.open:
-        decay = report["decay"]
-        profiles = {decay[k]["label"]: (decay[k]["distance"].tolist(), decay[k]["profile"].tolist())
-                    for k in ("tanh", "graves", "stable")}
+        decay = report.decay
+        profiles = {decay[k].label: (report.profiles[k][0].tolist(), report.profiles[k][1].tolist())
+                    for k in report.profiles}
+        longest = max(report.profiles.values(), key=lambda dp: len(dp[0]))[0]
         widgets.chart(plots.decay_plot(profiles),
-                      {"distance": decay["tanh"]["distance"].tolist(),
-                       **{label: prof for label, (_, prof) in profiles.items()}}, "mdrnn_vs_conv_decay")
+                      {"distance": longest.tolist(), **{label: prof for label, (_, prof) in profiles.items()}},
+                      "mdrnn_vs_conv_decay")
         st.markdown("\n".join(f"- {line}" for line in summary[2:]))
-        sweep = sens["sweep"]
-        widgets.chart(plots.forget_bias_plot(sweep["forget_bias"],
-                                             {"MDLSTM graves": sweep["graves"], "MDLSTM stable": sweep["stable"]},
-                                             sweep["tanh"]),
-                      {"forget_bias": sweep["forget_bias"], "graves": sweep["graves"], "stable": sweep["stable"],
-                       "tanh": [sweep["tanh"]] * len(sweep["forget_bias"])}, "mdrnn_vs_conv_forget_bias")
+        st.dataframe(pd.DataFrame([{"model": d.label, "factor per step (mean)": d.mean,
+                                    "95% interval": f"[{d.low:.3f}, {d.high:.3f}]", "initialisations": len(d.factors)}
+                                   for d in decay.values()]),
+                     hide_index=True, width="stretch",
+                     column_config={"factor per step (mean)": st.column_config.NumberColumn(format="%.3f")})
+        sweep = sens.sweep
+        widgets.chart(plots.forget_bias_plot(list(sweep.forget_bias),
+                                             {"MDLSTM graves": list(sweep.graves), "MDLSTM stable": list(sweep.stable)},
+                                             sweep.tanh),
+                      {"forget_bias": sweep.forget_bias, "graves": sweep.graves, "stable": sweep.stable,
+                       "tanh": [sweep.tanh] * len(sweep.forget_bias)}, "mdrnn_vs_conv_forget_bias")
         st.caption("Factor per step: exp of the least-squares slope of log S against distance, over the "
                    "distances where S > 0. Below 1 the sensitivity vanishes with distance, above 1 it grows. "
                    "Weights are at their initial values: this is the starting point of training.")
@@ -97,23 +106,24 @@ with tab_vanish:
 with tab_cost:
     if tab_cost.open:
         G = cfg.G
-        formulas = {"mdrnn": ("DH + 2H² + H", "G²DH + (2G² − 2G)H²"),
+        formulas = {"mdrnn": ("(DH + 2H² + H)", "(G²DH + (2G² − 2G)H²)"),
                     "mdlstm": ("5H(D + 2H + 1)", "5G²H(D + 2H)"),
-                    "conv": ("k²DH + H + (L−1)(k²H² + H)", "G²(k²DH + (L−1)k²H²)")}
+                    "conv": ("k²DH + H + (L−1)(k²H² + H)", "G²(k²DH + (L−1)k²H²)")}  # parenthesised where "4 ×" applies
         rows = []
         for k in ORDER:
             m = models[k]
             base = k.rstrip("4")
             four = k.endswith("4")
+            bare = lambda f: f[1:-1] if f.startswith("(") and f.endswith(")") else f  # noqa: E731
             rows.append({
-                "model": m["label"], "parameters": m["params"],
-                "parameters formula": ("4 × " if four else "") + formulas[base][0],
-                "multiply-adds (one input)": m["macs"],
-                "multiply-adds formula": ("4 × " if four else "") + formulas[base][1],
-                "sequential steps": m["steps"],
+                "model": m.label, "parameters": m.params,
+                "parameters formula": ("4 × " + formulas[base][0]) if four else bare(formulas[base][0]),
+                "multiply-adds (one input)": m.macs,
+                "multiply-adds formula": ("4 × " + formulas[base][1]) if four else bare(formulas[base][1]),
+                "sequential steps": m.steps,
                 "steps": (f"2G − 1 = {2 * G - 1}" + (" per direction (the 4 run side by side)" if four else ""))
                 if base != "conv" else f"L = {cfg.L}",
-                "receptive field": m["receptive_field"]})
+                "receptive field": m.receptive_field})
         table = pd.DataFrame(rows)
         number = st.column_config.NumberColumn(format="localized")
         st.dataframe(table, hide_index=True, width="stretch",
@@ -124,8 +134,13 @@ with tab_cost:
             f"spread, against the conv net's $L = {cfg.L}$; in exchange one output cell of a four-direction "
             f"grid RNN sees all {G * G} inputs, while the conv net's sees a "
             f"{cfg.L * (cfg.k - 1) + 1} × {cfg.L * (cfg.k - 1) + 1} window. Counts are the formulas in "
-            "`core/cost.py`; the tanh MDRNN's multiply-adds skip the zero states at the border (as "
-            "`core/mdrnn.py` does), the MDLSTM's and the conv net's multiply them too (as their code does).")
+            "`core/grid/cost.py`; the tanh MDRNN's multiply-adds skip the zero states at the border (as "
+            "`core/grid/mdrnn.py` does), the MDLSTM's and the conv net's multiply them too (as their code does).")
+        depth = compute.mdrnn_depth_timing(cfg.D, cfg.H, cfg.L, cfg.k, run)
+        widgets.chart(plots.depth_plot(depth.G, depth.seconds, depth.steps, depth.labels),
+                      {"G": depth.G, **{f"{k}_seconds": v for k, v in depth.seconds.items()},
+                       **{f"{k}_steps": v for k, v in depth.steps.items()}}, "mdrnn_vs_conv_depth")
+        st.markdown(compute.mdrnn_depth_sentence(depth))
 
 # --------------------------------------------------------------------------- warping test
 with tab_warp:
@@ -143,9 +158,9 @@ with tab_warp:
         status = st.empty()
         samples = compute.mdrnn_warp_samples(run.seed, wcfg.levels)
         view = widgets.config_controls(DigitView, "mvcw", lecture=shared.lecture)
-        widgets.chart(plots.warped_digits(samples["images"], samples["amounts"], samples["units"], view.digit),
-                      {f"{k} {a:g}": [v for row in samples["images"][k][c][view.digit] for v in row]
-                       for k in samples["images"] for c, a in enumerate(samples["amounts"][k])},
+        widgets.chart(plots.warped_digits(samples.images, samples.amounts, samples.units, view.digit),
+                      {f"{k} {a:g}": samples.images[k][c][view.digit].ravel()
+                       for k in samples.images for c, a in enumerate(samples.amounts[k])},
                       "mdrnn_vs_conv_warped_digit")
         warp_args = cli_command(wcfg, run=run)
         if st.session_state.get("mvcw_ran") != (wcfg, run):
@@ -153,26 +168,27 @@ with tab_warp:
                         "with these settings. Results are cached: the same settings again come back at once.")
         else:
             with widgets.stop_on_error(warp_args):
-                result = compute.mdrnn_warp_test(wcfg, run)
-            for message in result["diverged"]:
+                study = compute.mdrnn_warp_test(wcfg, run)
+            result, warp_lines = study.result, study.summary
+            for message in result.diverged:
                 st.warning(message, icon=":material/warning:")
-            labels = {k: m["label"] for k, m in result["models"].items()}
-            widgets.chart(plots.warp_accuracy(result["amounts"], result["units"], result["accuracy"], labels),
-                          pd.DataFrame([{"warp": kind, "strength": s, "amount": result["amounts"][kind][n],
+            labels = {k: m.label for k, m in result.models.items()}
+            widgets.chart(plots.warp_accuracy(result.amounts, result.units, result.accuracy, labels),
+                          pd.DataFrame([{"warp": kind, "strength": s, "amount": result.amounts[kind][n],
                                          "model": labels[key], "accuracy": acc[n]}
-                                        for kind, per in result["accuracy"].items() for key, acc in per.items()
-                                        for n, s in enumerate(result["strengths"])]), "mdrnn_vs_conv_warp")
+                                        for kind, per in result.accuracy.items() for key, acc in per.items()
+                                        for n, s in enumerate(result.strengths)]), "mdrnn_vs_conv_warp")
             st.markdown("**What this says about the seed's claim.**\n\n"
-                        + "\n".join(f"- {line}" for line in result["summary"]))
+                        + "\n".join(f"- {line}" for line in warp_lines))
             st.dataframe(pd.DataFrame([{
-                "model": m["label"], "parameters (with read-out)": m["params"],
-                "multiply-adds per digit": m["macs"], "sequential steps": m["steps"],
-                "training seconds": round(m["train_seconds"], 2),
-                "final training loss": m["losses"][-1] if m["losses"] else None,
-                "training accuracy": m.get("train_accuracy"),
-                "clean test accuracy": result["accuracy"]["shear"].get(k, [None])[0],
-            } for k, m in result["models"].items()]), hide_index=True, width="stretch")
-            widgets.chart(plots.loss_curves({m["label"]: m["losses"] for m in result["models"].values()}),
-                          {m["label"]: m["losses"] for m in result["models"].values()}, "mdrnn_vs_conv_loss")
+                "model": m.label, "parameters (with read-out)": m.params,
+                "multiply-adds per digit": m.macs, "sequential steps": m.steps,
+                "training seconds": round(m.train_seconds, 2),
+                "final training loss": m.losses[-1] if m.losses else None,
+                "training accuracy": m.train_accuracy,
+                "clean test accuracy": result.accuracy["shear"].get(k, [None])[0],
+            } for k, m in result.models.items()]), hide_index=True, width="stretch")
+            widgets.chart(plots.loss_curves({m.label: list(m.losses) for m in result.models.values()}),
+                          {m.label: m.losses for m in result.models.values()}, "mdrnn_vs_conv_loss")
         widgets.reproduce(warp_args, "Prints the accuracy of each model at each warp strength and the verdict; "
                           "add --json for machine-readable output.")

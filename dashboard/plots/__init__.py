@@ -7,6 +7,7 @@ functions re-exported here (``plots.lstm_forward_heatmaps``, ...).
 
 from dashboard.plots.grid_compare import (
     decay_plot,
+    depth_plot,
     forget_bias_plot,
     loss_curves,
     sensitivity_maps,
@@ -46,6 +47,7 @@ __all__ = [
     "buffer_bits",
     "cost_bars",
     "decay_plot",
+    "depth_plot",
     "forget_bias_plot",
     "hypergradient_plot",
     "loss_curves",

@@ -122,3 +122,16 @@ def warped_digits(images: dict[str, list], amounts: dict[str, list[float]], unit
     fig.update_annotations(font_size=11)
     units_text = ", ".join(f"{k}: {u}" for k, u in units.items())
     return styled(fig, f"A test digit, warped ({units_text})", height=150 * len(kinds) + 80)
+
+
+def depth_plot(G: tuple[int, ...], seconds: dict[str, tuple[float, ...]], steps: dict[str, tuple[int, ...]],
+               labels: dict[str, str]) -> go.Figure:
+    """Forward time against G for each model (log-log), each point labelled with its sequential steps."""
+    fig = go.Figure()
+    for n, (key, secs) in enumerate(seconds.items()):
+        fig.add_trace(go.Scatter(x=list(G), y=[1e3 * v for v in secs], mode="lines+markers+text", name=labels[key],
+                                 text=[f"{s} steps" for s in steps[key]], textposition="top center",
+                                 line=dict(color=PALETTE[n % len(PALETTE)], width=3)))
+    fig.update_xaxes(type="log", title_text="G (grid of G x G cells)", tickvals=list(G))
+    fig.update_yaxes(type="log", title_text="forward time (ms)", exponentformat="power")
+    return styled(fig, "Sequential steps against time: one forward pass, growing G", height=400)

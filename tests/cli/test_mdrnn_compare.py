@@ -18,7 +18,8 @@ def test_sensitivity_json():
     assert r["models"]["mdrnn"]["seen_cells"] == 4 * 3
     assert len(r["models"]["conv"]["map"]) == 6 and len(r["models"]["conv"]["map"][0]) == 6
     assert r["models"]["mdlstm4"]["steps"] == 11 and r["models"]["conv"]["steps"] == 3
-    assert set(r["decay_per_step"]) == {"tanh", "graves", "stable"}
+    assert set(r["decay_per_step"]) == {"tanh", "graves", "stable", "conv"}
+    assert set(r["against_tanh"]) == {"graves", "stable", "conv"} and r["against_tanh"]["conv"]["n"] == 8
     assert r["summary"] and r["cell_state_max"]["stable"] <= 1.0
 
 

@@ -102,3 +102,11 @@ def test_rerunning_the_gradient_check_draws_new_entries():
     after = next(c.value for c in at.code if "lstm gradcheck" in c.value)
     assert before.endswith("--seed 0") and after.endswith("--seed 1")
     assert ":green-badge[" in text(at)
+
+
+def test_the_forget_gate_sentence_follows_the_numbers():
+    """The backward tab says whether |c̄| follows Π f from the run it shows, in both regimes."""
+    default = harness.page_text(open_page(tab="Backward pass"))
+    assert "they do not agree" in default and "they agree to within" not in default
+    cell_path = harness.page_text(open_page({"lstm_loss": "last", "lstm_weight_scale": "0.05"}, tab="Backward pass"))
+    assert "they agree to within a factor of 2" in cell_path

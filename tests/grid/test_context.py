@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core import check
 from core.backend import select_backend
-from core.grid import context
+from core.grid import claims, context
 from core.grid.context import SensitivityConfig, context_mask, decay_profile, decay_rate, sensitivity_map
 from core.grid.nets import GridNet
 from core.limits import ConfigError
@@ -47,14 +48,13 @@ def test_map_equals_the_jacobian_norm_by_finite_differences():
     p = net.init(NP, seed=0)
     x = NP.randn((1, 5, 5, 2), seed=1)
     S = sensitivity_map(net, p, x, 3, 4)
-    eps = 1e-6
     for r, c in [(3, 4), (0, 0), (2, 3), (3, 1)]:
-        J = np.zeros((net.F, 2))
-        for d in range(2):
-            xp_, xm = x.copy(), x.copy()
-            xp_[0, r, c, d] += eps
-            xm[0, r, c, d] -= eps
-            J[:, d] = (net.forward(p, xp_)[0][0, 3, 4] - net.forward(p, xm)[0][0, 3, 4]) / (2 * eps)
+        def h_at(s, d):
+            moved = x.copy()
+            moved[0, r, c, d] += s
+            return net.forward(p, moved)[0][0, 3, 4]
+
+        J = np.stack([check.central(lambda s, d=d: h_at(s, d), 1e-6) for d in range(2)], axis=1)  # (F, D)
         assert S[r, c] == pytest.approx(np.linalg.norm(J), rel=1e-7)
 
 
@@ -71,19 +71,51 @@ def test_decay_profile_and_rate():
 
 
 def test_report_and_summary():
-    cfg = SensitivityConfig(G=8, H=4, i_star=5, j_star=6)
+    cfg = SensitivityConfig(G=8, H=4, i_star=5, j_star=6, seeds=3)
     report = context.sensitivity_report(cfg, NP)
-    assert all(m["matches_context"] for m in report["models"].values())
-    assert report["models"]["mdrnn"]["seen_cells"] == 6 * 7
-    assert report["models"]["mdrnn4"]["seen_cells"] == 64
-    assert report["models"]["conv"]["seen_cells"] == 6 * 5  # rows 2..7, columns 3..7 of the 7 x 7 window
-    assert report["models"]["mdrnn"]["steps"] == 15 and report["models"]["conv"]["steps"] == 3
-    assert report["cell_state_max"]["stable"] <= 1.0
+    assert all(m.matches_context for m in report.models.values())
+    assert report.models["mdrnn"].seen_cells == 6 * 7
+    assert report.models["mdrnn4"].seen_cells == 64
+    assert report.models["conv"].seen_cells == 6 * 5  # rows 2..7, columns 3..7 of the 7 x 7 window
+    assert report.models["mdrnn"].steps == 15 and report.models["conv"].steps == 3
+    assert report.cell_state_max["stable"] <= 1.0
+    assert set(report.decay) == set(context.DECAY_MODELS) and all(len(d.factors) == 3 for d in report.decay.values())
+    assert set(report.against_tanh) == {"graves", "stable", "conv"}
+    for d in report.decay.values():
+        assert d.low <= d.mean <= d.high
     sweep = context.forget_bias_sweep(cfg, NP, biases=(-2.0, 2.0, 5.0))
-    assert sweep["stable"][0] < sweep["stable"][1] < sweep["stable"][2]  # the forget gate carries further
-    text = " ".join(context.sensitivity_summary(report, sweep, cfg.forget_bias))
-    assert "quadrant above-left" in text and "exactly zero elsewhere" in text
-    assert f"×{report['decay']['tanh']['decay_per_step']:.3f}" in text
+    assert sweep.stable[0] < sweep.stable[1] < sweep.stable[2]  # the forget gate carries further
+    text = " ".join(claims.sensitivity_summary(report, sweep))
+    assert "quadrant above-left" in text and "exactly zero elsewhere" in text and "needs the four directions" in text
+    assert f"×{report.decay['tanh'].mean:.3f}" in text
+    assert "rising with the bias" in text
+
+
+@pytest.mark.parametrize("scale, verdicts", [
+    (1.0, {"graves": "neither supported nor refuted", "stable": "makes them worse"}),
+    (0.5, {"graves": "relieves vanishing gradients", "stable": "relieves vanishing gradients"}),
+    (2.5, {"graves": "tames the growth", "stable": "tames the growth"}),
+])
+def test_the_lstm_verdict_follows_the_seeds_and_changes_with_the_weight_scale(scale, verdicts):
+    """Over eight initialisations: at the page's defaults the stable cell fades faster than the
+    tanh MDRNN and Graves' cell shows no clear difference; at weight scale 0.5 the tanh MDRNN fades
+    so fast that both cells relieve it; at 2.5 the tanh MDRNN explodes and both cells hold it down.
+    The verdict is the interval's, per cell."""
+    report = context.sensitivity_report(SensitivityConfig(scale=scale), NP)
+    lines = claims.sensitivity_summary(report)
+    for cell, text in verdicts.items():
+        name = "Graves' cell" if cell == "graves" else "The stable cell"
+        line = next(x for x in lines if x.startswith(name + "'s sensitivity"))
+        assert text in line, line
+        d = report.against_tanh[cell]
+        call = "higher" if "relieves" in text else "unclear" if "neither" in text else "lower"
+        assert d.call == call
+
+
+def test_an_exploding_tanh_mdrnn_is_called_so():
+    report = context.sensitivity_report(SensitivityConfig(scale=2.5), NP)
+    assert report.decay["tanh"].low > 1
+    assert any("explode rather than vanish" in line for line in claims.sensitivity_summary(report))
 
 
 def test_config_refuses_an_output_cell_outside_the_grid():

@@ -9,7 +9,7 @@ import pytest
 from core import check
 from core.backend import select_backend
 from core.data import digits
-from core.grid import train, warptest
+from core.grid import claims, train, warptest
 from core.grid.nets import GridNet
 from core.grid.warptest import WarpTestConfig
 from core.limits import ConfigError
@@ -46,24 +46,24 @@ def test_adam_minimises_a_quadratic():
 
 def test_training_learns_and_beats_chance(tiny_result):
     for key in ("mdlstm", "conv"):
-        m = tiny_result["models"][key]
-        assert not m["diverged"]
-        assert m["losses"][-1] < m["losses"][0] - 0.3, (key, m["losses"])
-        clean = tiny_result["accuracy"]["rotation"][key][0]
+        m = tiny_result.models[key]
+        assert not m.diverged
+        assert m.losses[-1] < m.losses[0] - 0.3, (key, m.losses)
+        clean = tiny_result.accuracy["rotation"][key][0]
         assert clean > 0.25, (key, clean)  # chance is 0.10
-        assert m["train_accuracy"] > 0.25
+        assert m.train_accuracy > 0.25
     # the models were sized to a similar parameter count
-    counts = [m["params"] for m in tiny_result["models"].values()]
+    counts = [m.params for m in tiny_result.models.values()]
     assert max(counts) / min(counts) < 1.15
     # strength 0 is the same clean accuracy for every warp
-    for key in tiny_result["models"]:
-        assert len({tiny_result["accuracy"][k][key][0] for k in ("shear", "rotation", "elastic")}) == 1
+    for key in tiny_result.models:
+        assert len({tiny_result.accuracy[k][key][0] for k in ("shear", "rotation", "elastic")}) == 1
 
 
 def test_same_seed_same_numbers(tiny_result):
     again = warptest.warp_test(TINY.replace(mdlstm=False), NP, seed=0)
-    assert again["models"]["conv"]["losses"] == tiny_result["models"]["conv"]["losses"]
-    assert again["accuracy"]["elastic"]["conv"] == tiny_result["accuracy"]["elastic"]["conv"]
+    assert again.models["conv"].losses == tiny_result.models["conv"].losses
+    assert again.accuracy["elastic"]["conv"] == tiny_result.accuracy["elastic"]["conv"]
 
 
 def test_divergence_is_reported_not_hidden():
@@ -75,17 +75,33 @@ def test_divergence_is_reported_not_hidden():
         assert "training diverged" in res.diverged and "lower the learning rate" in res.diverged
     ok = train.train(net, NP, x_train[:64], y_train[:64], epochs=2, batch=32, lr=0.01, seed=0)
     assert ok.diverged == "" and len(ok.losses) == 2  # control: a sane rate does not trip it
-    result = {"diverged": [res.diverged], "n_test": 360,
-              "models": {"conv": {"label": net.label, "diverged": res.diverged}}, "accuracy": {}}
-    assert any("Training diverged" in line for line in warptest.warp_summary(result))
+    model = warptest.TrainedModel(label=net.label, H=4, params=0, macs=0, steps=3, losses=(), train_seconds=0.0,
+                                  diverged=res.diverged, train_accuracy=None)
+    result = warptest.WarpTest(n_train=64, n_test=360, strengths=np.array([0.0, 1.0]), amounts={}, units={},
+                               models={"conv": model}, accuracy={}, diverged=[res.diverged], correct={})
+    assert any("Training diverged" in line for line in claims.warp_summary(result))
 
 
-def _result(clean_rnn, warped_rnn, clean_conv, warped_conv):
-    acc = {kind: {"mdlstm": [clean_rnn, warped_rnn], "conv": [clean_conv, warped_conv]}
-           for kind in ("shear", "rotation", "elastic")}
-    models = {k: {"label": k, "diverged": ""} for k in ("mdlstm", "conv")}
-    return {"diverged": [], "n_test": 360, "models": models, "accuracy": acc,
-            "amounts": {k: [0.0, 1.0] for k in acc}, "units": {k: "u" for k in acc}}
+def _digits(n: int, rate: float, rng: np.random.Generator) -> np.ndarray:
+    """n digits, exactly round(rate n) of them classified right, in a random order."""
+    right = np.zeros(n, dtype=bool)
+    right[:round(rate * n)] = True
+    return rng.permutation(right)
+
+
+def _result(clean_rnn, warped_rnn, clean_conv, warped_conv, n=360):
+    """A warping test with these accuracies (clean, then one warped strength), digit by digit."""
+    rng = np.random.default_rng(0)
+    correct = {kind: {"mdlstm": np.stack([_digits(n, clean_rnn, rng), _digits(n, warped_rnn, rng)]),
+                      "conv": np.stack([_digits(n, clean_conv, rng), _digits(n, warped_conv, rng)])}
+               for kind in ("shear", "rotation", "elastic")}
+    models = {k: warptest.TrainedModel(label=k, H=4, params=0, macs=0, steps=1, losses=(), train_seconds=0.0,
+                                       diverged="", train_accuracy=0.9) for k in ("mdlstm", "conv")}
+    return warptest.WarpTest(n_train=100, n_test=n, strengths=np.array([0.0, 1.0]),
+                             amounts={k: [0.0, 1.0] for k in correct}, units={k: "u" for k in correct},
+                             models=models, diverged=[], correct=correct,
+                             accuracy={kind: {key: list(c.mean(axis=1)) for key, c in per.items()}
+                                       for kind, per in correct.items()})
 
 
 @pytest.mark.parametrize("numbers, verdict", [
@@ -97,8 +113,17 @@ def _result(clean_rnn, warped_rnn, clean_conv, warped_conv):
     ((0.5, 0.25, 0.9, 0.6), "goes against the claim"),
 ])
 def test_verdict_is_computed_from_the_numbers(numbers, verdict):
-    text = " ".join(warptest.warp_summary(_result(*numbers)))
+    text = " ".join(claims.warp_summary(_result(*numbers)))
     assert verdict in text
+
+
+def test_the_verdict_interval_is_over_the_test_digits_and_paired():
+    """The share kept is compared digit by digit on the same test digits; a difference a handful of
+    digits could make is no verdict, the same difference over many digits is one."""
+    few = " ".join(claims.warp_summary(_result(0.9, 0.8, 0.9, 0.7, n=40)))
+    many = " ".join(claims.warp_summary(_result(0.9, 0.8, 0.9, 0.7, n=2000)))
+    assert "shows no clear difference" in few and "over the 40 test digits" in few
+    assert "supports the claim" in many and "over the 2000 test digits" in many
 
 
 def test_config_checks():

@@ -81,3 +81,17 @@ def test_the_page_recipe_that_went_red_on_noise():
         assert out.ok, out.per_array
         raw.append(out.max_rel_error_any)
     assert max(raw) > 1e-7
+
+
+def test_c_bar_follows_the_forget_product_only_when_the_cell_path_carries_it():
+    """The backward tab's claim, in its regime: with the last-step loss, small weights and forget
+    gates not shut, the adjoint reaching the cell through h stays small beside the cell path, and
+    |c̄(1)|/|c̄(T)| is Π f (to a factor of 2); at the page's defaults, with larger weights, or with
+    the forget gates nearly shut (the cell path then vanishes below the h-term), it is not."""
+    for forget_bias in (-1.0, 0.0, 3.0):
+        small = simulate(LSTMConfig(loss="last", weight_scale=0.05, forget_bias=forget_bias), NUMPY)
+        assert small.c_bar_follows_forget_product, (forget_bias, small.c_bar_ratio, small.forget_product[0])
+    for cfg in (LSTMConfig(), LSTMConfig(loss="last", weight_scale=3.0), LSTMConfig(loss="last", forget_bias=-3.0),
+                LSTMConfig(loss="last", weight_scale=0.05, forget_bias=-3.0)):
+        run = simulate(cfg, NUMPY)
+        assert not run.c_bar_follows_forget_product, (cfg, run.c_bar_ratio, run.forget_product[0])
