@@ -136,6 +136,8 @@ with tab_cost:
         if grid.B > 1:
             st.caption(f"All counts are for the batch of B = {grid.B} grids (the seed's formulas are per grid).")
 
+        widgets.seed_table(compute.seed_equations("mdrnn"), "Eqs (10)-(11) at a glance")
+
         st.subheader("Weights (problem 3, eq (10))")
         w1, w2, w3 = st.columns(3)
         w1.metric("Counted in the arrays (W_in, W_W, W_N)", f"{result.weights:,}")

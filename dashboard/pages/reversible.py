@@ -172,9 +172,10 @@ with right, widgets.stop_on_error(reproduce_run):
             st.markdown(
                 "**Right as equations, wrong as an order.** (13) needs $\\nabla J(\\theta^{(k)})$, which is "
                 "only known after (14). Evaluated in the written order, (13) can only use "
-                "$\\theta^{(k+1)}$ and misses by $\\alpha(\\nabla J(\\theta^{(k+1)}) - \\nabla J(\\theta^{(k)}))/\\beta$: "
-                "exactly $\\alpha H p^{(k+1)}/\\beta$ when $J$ is quadratic, and to "
-                "first order in $p^{(k+1)}$ otherwise. Corrected: evaluate (14) first.")
+                "$\\theta^{(k+1)}$ and misses by "
+                "$\\alpha(\\nabla J(\\theta^{(k+1)}) - \\nabla J(\\theta^{(k)}))/\\beta$: exactly "
+                "$\\alpha H p^{(k+1)}/\\beta$ when $J$ is quadratic, and to first order in $p^{(k+1)}$ "
+                "otherwise. Corrected: evaluate (14) first.")
             st.dataframe(pd.DataFrame({
                 "one inverse step": ["(14) then (13): the order that works", "(13) then (14): the seed's order",
                                      "α|H p(k+1)|/β (exact for a quadratic J, first order otherwise)"],
@@ -200,9 +201,9 @@ with right, widgets.stop_on_error(reproduce_run):
                 f"{jac.seed_dG_dx1_product_error:.3g}). With the right blocks the product is the "
                 f"finite-difference Jacobian to {jac.jacobian_hvp_vs_fd_max_error:.1e}. The first "
                 "matrix of (28) also has a stray third row.\n"
-                "- The notation of (28)-(30): the block $\\partial y_1/\\partial x_1$ is the matrix $\\beta I$, written "
-                "as the scalar $\\beta$, and $D$ in $\\beta^D$ is never defined for this problem: it is the number of "
-                f"parameters, the length of $\\theta$ (here {jac.D}), not problem 3's input size.\n"
+                "- The notation of (28)-(30): the block $\\partial y_1/\\partial x_1$ is the matrix $\\beta I$, "
+                "written as the scalar $\\beta$, and $D$ in $\\beta^D$ is never defined for this problem: it is "
+                f"the number of parameters, the length of $\\theta$ (here {jac.D}), not problem 3's input size.\n"
                 "- (30) writes the first determinant as $I$; it is the number "
                 f"{jac.det_dz_dy:g}. The conclusion is **right**: for D = {jac.D}, "
                 f"det = {jac.det:.10g} and β^D = {jac.beta_pow_D:.10g}.")
@@ -210,5 +211,6 @@ with right, widgets.stop_on_error(reproduce_run):
             st.dataframe(pd.DataFrame({"block (state order (p, θ))": list(blocks),
                                        "max error vs finite differences": [f"{v:.1e}" for v in blocks.values()]}),
                          hide_index=True)
+            widgets.seed_table(compute.seed_equations("reversible"), "Eqs (12)-(30) one by one")
             widgets.reproduce(cli_command(jac_cfg, run=run),
                               "And `.venv/bin/python -m core reversible order` for the order of (13) and (14).")
