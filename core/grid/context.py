@@ -115,6 +115,14 @@ def decay_rate(distance: np.ndarray, profile: np.ndarray) -> float:
     return float(math.exp(slope))
 
 
+def decay_fit(distance: np.ndarray, profile: np.ndarray) -> dict[str, Any]:
+    """``decay_per_step`` (:func:`decay_rate`) and ``decay_per_step_note``: why there is none."""
+    rate = decay_rate(distance, profile)
+    note = "" if math.isfinite(rate) else ("fewer than two distances >= 1 with S > 0 around this output cell: "
+                                           "no factor to fit (choose i*, j* away from the corner)")
+    return {"decay_per_step": rate, "decay_per_step_note": note}
+
+
 def sensitivity_nets(cfg: SensitivityConfig) -> dict[str, GridNet]:
     """The models shown side by side, by key."""
     common = dict(D=cfg.D, H=cfg.H)
@@ -146,8 +154,7 @@ def _sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int, dty
         params = net.init(backend, seed, dtype, cfg.scale)
         S = sensitivity_map(net, params, x, i, j)
         dist, prof = decay_profile(S, i, j)
-        out["decay"][cell] = {"label": net.label, "distance": dist, "profile": prof,
-                              "decay_per_step": decay_rate(dist, prof)}
+        out["decay"][cell] = {"label": net.label, "distance": dist, "profile": prof, **decay_fit(dist, prof)}
         _, caches = net.forward(params, x)  # one sweep: caches[0] is its MDLSTMCache
         out["cell_state_max"][cell] = float(np.max(np.abs(to_numpy(mdlstm.cell_states(caches[0])))))
     for key, net in sensitivity_nets(cfg).items():
@@ -159,13 +166,14 @@ def _sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int, dty
             "label": net.label, "map": S, "context": mask,
             "seen_cells": int((S > 0).sum()), "context_cells": int(mask.sum()),
             "matches_context": bool(np.array_equal(S > 0, mask)),
-            "distance": dist, "profile": prof, "decay_per_step": decay_rate(dist, prof),
+            "distance": dist, "profile": prof, **decay_fit(dist, prof),
             "params": net.num_params(), "macs": net.macs(G, G), "steps": net.steps(G, G),
             "receptive_field": context_description(net, G, G, i, j),
-            "window": cost.conv_receptive_field(net.L, net.k) if net.model == "conv" else None,
+            **({"window": cost.conv_receptive_field(net.L, net.k)} if net.model == "conv" else {}),
         }
     tanh = out["models"]["mdrnn"]
-    out["decay"] = {"tanh": {k: tanh[k] for k in ("label", "distance", "profile", "decay_per_step")},
+    out["decay"] = {"tanh": {k: tanh[k] for k in ("label", "distance", "profile", "decay_per_step",
+                                                  "decay_per_step_note")},
                     **out["decay"]}
     return out
 

@@ -38,7 +38,7 @@ class ExactBench:
 
 
 def benchmark(cfg: TrainConfig, backend: Backend, *, seed: int = 0, repeat: int = 3,
-              progress: ProgressFn = no_progress) -> ExactBench:
+              max_seconds: float | None = None, progress: ProgressFn = no_progress) -> ExactBench:
     """Median wall (and CPU) times of float64 and exact forward+reverse, and their ratio."""
     exact_ok: list[bool] = []
 
@@ -50,7 +50,8 @@ def benchmark(cfg: TrainConfig, backend: Backend, *, seed: int = 0, repeat: int 
 
     with blas_threads(1):
         t = timing.interleaved({"float64": lambda: run("float64"), "exact": lambda: run("exact")},
-                               repeat=repeat, warmup=0, sync=backend.sync, progress=progress)
+                               repeat=repeat, warmup=0, max_seconds=max_seconds, sync=backend.sync,
+                               progress=progress)
     ratio = timing.compare(t["exact"], t["float64"], "exact over float64")
     return ExactBench(D=cfg.size, steps=cfg.steps, objective=cfg.objective, repeat=repeat,
                       seconds_float64_forward_reverse=t["float64"].median,
