@@ -76,7 +76,7 @@ def bench(args: argparse.Namespace) -> int:
     backend = backend_from(args)
     out = benchmark(cfg, backend, seed=args.seed, repeat=args.repeat, max_seconds=args.max_seconds,
                     progress=StderrProgress(args.quiet))
-    return emit({**vars(out), "backend": backend.name, "device": backend.device()["summary"]}, args)
+    return emit(out, args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -95,7 +95,7 @@ def test_inverse_order_check():
 
 def test_benchmark_reports_a_ratio():
     out = benchmark(TrainConfig(D=500, steps=20), NP, repeat=1)
-    assert out.exact_bit_exact and out.ratio_of_best_times > 0
+    assert out.exact_bit_exact and (out.ratio_of_best_times > 0 or out.ratio_note)
     assert out.ratio_exact_over_float64 > 0 or out.ratio_note
     assert len(out.times_exact) == 1
 
