@@ -113,7 +113,7 @@ class Roundtrip:
     loss_end_float64: float = optional("float64_note", math.nan)
     theta_distance_to_float64: float = optional("float64_note", math.nan)  # max over the compared steps
     theta_distance_to_float64_end: float = optional("float64_note", math.nan)
-    float64_note: str = "not measured"
+    float64_note: str = "not measured: the run kept no states along its path (snapshots off)"
 
     @property
     def max_abs_error(self) -> float:
