@@ -22,7 +22,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from core.limits import ConfigError
+from core.limits import ConfigError, echo
 
 BACKEND_NAMES = ("auto", "numpy", "cupy")
 
@@ -103,7 +103,7 @@ def _is_backend_array(a: Any) -> bool:
 def dtype_of(xp: Any, name: str) -> Any:
     """``xp.float32`` / ``xp.float64`` from a name; ConfigError for anything else."""
     if name not in ("float32", "float64"):
-        raise ConfigError(f"precision {name!r} is not supported: choose float32 or float64")
+        raise ConfigError(f"precision {echo(name)} is not supported: choose float32 or float64")
     return getattr(xp, name)
 
 
@@ -125,7 +125,7 @@ def select_backend(name: str = "auto") -> Backend:
         if name == "cupy":
             raise BackendUnavailable(f"backend 'cupy' is unavailable: {reason}")
         return Backend("numpy", np, note=f"auto chose NumPy: {reason}")
-    raise ConfigError(f"unknown backend {name!r}: choose one of {', '.join(BACKEND_NAMES)}")
+    raise ConfigError(f"unknown backend {echo(name)}: choose one of {', '.join(BACKEND_NAMES)}")
 
 
 def available_backends() -> dict[str, dict[str, Any]]:
@@ -202,7 +202,7 @@ def blas_threads(n: int | None) -> contextlib.AbstractContextManager:
     if n is None:
         return contextlib.nullcontext()
     if not isinstance(n, int) or n < 1:
-        raise ConfigError(f"BLAS threads must be a positive integer, got {n!r}")
+        raise ConfigError(f"BLAS threads must be a positive integer, got {echo(n)}")
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.limits import ConfigError
+from core.limits import ConfigError, echo
 
 STENCILS = (2, 4)  # points of the central stencil (the five-point stencil has four evaluations)
 # The step that balances truncation against rounding for each stencil (float64, |L| ~ 1).
@@ -43,9 +43,9 @@ def check_step(h: float, stencil: int) -> None:
     """A finite-difference step must be a positive, finite number small enough to mean a
     derivative; the stencil one of :data:`STENCILS`. ConfigError otherwise."""
     if stencil not in STENCILS:
-        raise ConfigError(f"stencil must be one of {', '.join(map(str, STENCILS))}, got {stencil!r}")
+        raise ConfigError(f"stencil must be one of {', '.join(map(str, STENCILS))}, got {echo(stencil)}")
     if not (isinstance(h, int | float) and math.isfinite(h) and 0.0 < h <= 0.1):
-        raise ConfigError(f"the finite-difference step must be a number in (0, 0.1], got {h!r}")
+        raise ConfigError(f"the finite-difference step must be a number in (0, 0.1], got {echo(h)}")
 
 
 def central(f: Callable[[float], float], h: float, stencil: int = 2) -> float:

@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
-from core.limits import ConfigError
+from core.backend import BACKEND_NAMES
+from core.limits import ECHO_CHARS, ConfigError, echo
 
 C = TypeVar("C", bound="Config")
 
@@ -41,14 +45,18 @@ class Spec:
     choices: tuple[Any, ...] | None = None  # for categorical fields
     advanced: bool = False  # hidden behind "Advanced" in lecture mode
     log: bool = False  # numbers spanning decades: chosen on a log scale
+    kind: type | None = None  # the type of a field whose default is None ("not given")
 
 
 def param(default: Any, lo: float | None = None, hi: float | None = None, *, label: str,
           help: str = "", step: float | None = None, choices: tuple[Any, ...] | None = None,
-          advanced: bool = False, log: bool = False) -> Any:
-    """Declare a bounded config field (see module docstring)."""
+          advanced: bool = False, log: bool = False, kind: type | None = None) -> Any:
+    """Declare a bounded config field (see module docstring). A field that may be left out
+    has the default None and names its ``kind`` (int, float or str)."""
+    if default is None and kind is None:
+        raise TypeError(f"{label}: a field whose default is None must name its kind")
     spec = Spec(label=label, help=help, lo=lo, hi=hi, step=step, choices=choices,
-                advanced=advanced, log=log)
+                advanced=advanced, log=log, kind=kind)
     return dataclasses.field(default=default, metadata={"spec": spec})
 
 
@@ -66,8 +74,63 @@ def specs(cls_or_cfg: Any) -> dict[str, Spec]:
 
 def field_type(cls_or_cfg: Any, name: str) -> type:
     """The Python type of a field: int, float, bool or str."""
-    default = next(f.default for f in dataclasses.fields(cls_or_cfg) if f.name == name)
-    return type(default)
+    f = next(f for f in dataclasses.fields(cls_or_cfg) if f.name == name)
+    declared = f.metadata["spec"].kind if "spec" in f.metadata else None
+    return declared or type(f.default)
+
+
+def check_value(spec: Spec, kind: type, value: Any) -> Any:
+    """``value`` as a value of the declared field (an int-valued float becomes an int, an int a
+    float), or ConfigError saying what is allowed; what was given is shown cut short."""
+    if kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{spec.label}: expected {kind.__name__}, got {echo(value)}")
+    if spec.choices is not None and value not in spec.choices:
+        options = ", ".join(str(c) for c in spec.choices)
+        raise ConfigError(f"{spec.label} = {echo(value)} is not one of: {options}")
+    if kind in (int, float):
+        if value != value or value in (math.inf, -math.inf):
+            raise ConfigError(f"{spec.label} must be a finite number, got {echo(value)}")
+        if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
+            shown = fmt(value) if abs(value) < 10**ECHO_CHARS else echo(value)
+            raise ConfigError(f"{spec.label} = {shown} is out of range: choose {fmt(spec.lo)} to {fmt(spec.hi)}")
+    return value
+
+
+_WHOLE = re.compile(r"\s*[+-]?[0-9]+\s*")
+_INFINITE = re.compile(r"\s*[+-]?(inf|infinity)\s*", re.IGNORECASE)
+
+
+def _allowed(spec: Spec) -> str:
+    if spec.choices is not None:
+        return "choose one of " + ", ".join(str(c) for c in spec.choices)
+    return f"choose {fmt(spec.lo)} to {fmt(spec.hi)}"
+
+
+def parse_option(spec: Spec, kind: type, text: str) -> Any:
+    """A field's value from text typed on a command line, checked by :func:`check_value`.
+
+    Nothing the text holds can slip past the declaration: a number too long for ``int`` (over
+    4300 digits) or for a float (``1e400``) is out of range, not a crash or an infinity, and
+    ``nan`` or ``inf`` typed as such is not a finite number."""
+    if kind is str:
+        return check_value(spec, kind, text)
+    if kind is int:
+        if not _WHOLE.fullmatch(text):
+            raise ConfigError(f"{spec.label} must be a whole number, got {echo(text)}")
+        if len(text.strip().lstrip("+-").lstrip("0")) > ECHO_CHARS:  # beyond every declared bound
+            raise ConfigError(f"{spec.label} = {echo(text)} is out of range: {_allowed(spec)}")
+        return check_value(spec, kind, int(text))
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{spec.label} must be a number, got {echo(text)}") from None
+    if math.isinf(value) and not _INFINITE.fullmatch(text):  # 1e400: finite, but beyond float64
+        raise ConfigError(f"{spec.label} = {echo(text)} is out of range: {_allowed(spec)}")
+    return check_value(spec, kind, value)
 
 
 @dataclass(frozen=True)
@@ -84,26 +147,9 @@ class Config:
     def __post_init__(self) -> None:
         for name, spec in specs(self).items():
             value = getattr(self, name)
-            kind = field_type(self, name)
-            if kind is int and isinstance(value, float) and value.is_integer():
-                value = int(value)
-                object.__setattr__(self, name, value)
-            if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-                object.__setattr__(self, name, value)
-            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-                raise ConfigError(f"{spec.label}: expected {kind.__name__}, got {value!r}")
-            if spec.choices is not None and value not in spec.choices:
-                options = ", ".join(str(c) for c in spec.choices)
-                raise ConfigError(f"{spec.label} = {value!r} is not one of: {options}")
-            if kind in (int, float):
-                if value != value or value in (float("inf"), float("-inf")):
-                    raise ConfigError(f"{spec.label} must be a finite number, got {value!r}")
-                if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
-                    raise ConfigError(
-                        f"{spec.label} = {fmt(value)} is out of range: "
-                        f"choose {fmt(spec.lo)} to {fmt(spec.hi)}"
-                    )
+            if value is None and spec.kind is not None:  # an optional field left out
+                continue
+            object.__setattr__(self, name, check_value(spec, field_type(self, name), value))
         self.check()
 
     def check(self) -> None:
@@ -121,26 +167,56 @@ def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def add_arguments(parser: argparse.ArgumentParser, cls: type[Config], skip: tuple[str, ...] = ()) -> None:
-    """Add one ``--name`` option per field of ``cls`` (defaults and help from the field)."""
-    for f in dataclasses.fields(cls):
-        if f.name in skip or "spec" not in f.metadata:
-            continue
+@dataclass(frozen=True)
+class Options:
+    """Some fields of a config as CLI options: every declared field but ``skip``, or only
+    those in ``only``; ``defaults`` replaces a field's default on the command line."""
+
+    cls: type[Config]
+    skip: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    defaults: tuple[tuple[str, Any], ...] = ()
+
+    def fields(self) -> list[dataclasses.Field]:
+        return [f for f in dataclasses.fields(self.cls) if "spec" in f.metadata and f.name not in self.skip
+                and (not self.only or f.name in self.only)]
+
+
+def _converter(spec: Spec, kind: type) -> Callable[[str], Any]:
+    """argparse's ``type`` for a field: :func:`parse_option`, its ConfigError in argparse's words."""
+
+    def convert(text: str) -> Any:
+        try:
+            return parse_option(spec, kind, text)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = kind.__name__  # what argparse names in its own messages
+    return convert
+
+
+def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup, cls: type[Config] | Options,
+                  skip: tuple[str, ...] = ()) -> None:
+    """Add one ``--name`` option per field of ``cls`` (or of an :class:`Options` selection):
+    default and help from the field, and every value typed checked by its declaration."""
+    opts = cls if isinstance(cls, Options) else Options(cls, skip=skip)
+    defaults = dict(opts.defaults)
+    for f in opts.fields():
         spec: Spec = f.metadata["spec"]
-        kind = type(f.default)
+        kind = field_type(opts.cls, f.name)
+        default = defaults.get(f.name, f.default)
         rng = ""
         if spec.choices is not None:
             rng = " (" + ", ".join(str(c) for c in spec.choices) + ")"
         elif spec.lo is not None:
             rng = f" ({fmt(spec.lo)} to {fmt(spec.hi)})"
-        text = f"{spec.help or spec.label}{rng}; default {f.default}"
+        text = f"{spec.help or spec.label}{rng}" + ("" if default is None else f"; default {default}")
         if kind is bool:
-            action = parser.add_argument(_option(f.name), dest=f.name, default=f.default,
+            action = parser.add_argument(_option(f.name), dest=f.name, default=default,
                                          action=argparse.BooleanOptionalAction, help=text)
         else:
-            action = parser.add_argument(_option(f.name), dest=f.name, type=kind, default=f.default,
-                                         metavar=f.name.upper() if kind is not str else "NAME",
-                                         help=text)
+            action = parser.add_argument(_option(f.name), dest=f.name, type=_converter(spec, kind), default=default,
+                                         metavar=f.name.upper() if kind is not str else "NAME", help=text)
         action.spec = spec  # the declared bounds, for tests that explore the CLI
 
 
@@ -189,7 +265,7 @@ def cli_command(*cfgs: Config, run: Config | None = None, topic: str = "", skip:
 class RunConfig(Config):
     """Where and how a computation runs; shared by every page (the sidebar) and command."""
 
-    backend: str = param("auto", choices=("auto", "numpy", "cupy"), label="Backend",
+    backend: str = param("auto", choices=BACKEND_NAMES, label="Backend",
                          help="array library: NumPy on the CPU, CuPy on an NVIDIA GPU")
     precision: str = param("float64", choices=("float64", "float32"), label="Precision",
                            help="floating-point format of the arrays")

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -80,6 +82,28 @@ def streamlit_server(timeout: float = 90.0, extra_env: dict[str, str] | None = N
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+EPS64 = float(np.finfo(np.float64).eps)
+
+
+def rounding(scale: float, terms: int = 1, steps: int = 1, eps: float = EPS64) -> float:
+    """How far two float evaluations of one computation may part by rounding alone when they
+    order its operations differently (another BLAS kernel, another schedule, another CPU):
+    ``steps`` dependent steps, each a sum of ``terms`` products whose absolute values add up to
+    at most ``scale``. A sum of n terms is within about n eps of its absolute sum (Higham's
+    gamma_n), and each step hands the error before it on through a slope of at most one (tanh,
+    a gate), so the steps add up; a factor of two covers the rounding of the step's own
+    result. A tolerance for the claim "the same function", not the figure one machine measured."""
+    return 2 * eps * scale * terms * steps
+
+
+def preactivation_scale(*weights: Any, x: Any, bias: Any = None, state: float = 1.0) -> float:
+    """The largest absolute sum of one pre-activation W_in x + W_W h + W_N h + b, for states of
+    size at most ``state``: each weight matrix is (fan-in, units), the first one reads x."""
+    w = [np.abs(np.asarray(a)) for a in weights]
+    rows = w[0].sum(axis=0) * float(np.abs(np.asarray(x)).max()) + sum(a.sum(axis=0) for a in w[1:]) * state
+    return float((rows + (0 if bias is None else np.abs(np.asarray(bias)))).max())
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:

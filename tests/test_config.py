@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 
-from core.config import Config, RunConfig, add_arguments, from_namespace, param, specs, to_cli_args
-from core.limits import ConfigError, format_bytes, require_finite, require_memory
+from core.config import Config, RunConfig, add_arguments, from_namespace, param, parse_option, specs, to_cli_args
+from core.limits import ConfigError, echo, format_bytes, missing_figures, optional, require_finite, require_memory
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,56 @@ def test_floats_reproduce_exactly_on_the_cli():
         alpha: float = param(0.1, 0.0, 1.0, label="alpha")
 
     assert to_cli_args(Rate(alpha=0.123456789012)) == ["--alpha", "0.123456789012"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("0", "T (time steps) = 0 is out of range: choose 1 to 500"),
+    ("-0", "T (time steps) = 0 is out of range"),
+    ("1" * 10_000, "(10,000 characters) is out of range: choose 1 to 500"),
+    ("2.5", "must be a whole number, got '2.5'"),
+    ("", "must be a whole number, got ''"),
+    ("x" * 100_000, "(100,000 characters)"),
+])
+def test_typed_integers_are_checked_by_their_declaration(text, message):
+    with pytest.raises(ConfigError) as info:
+        parse_option(specs(Example)["T"], int, text)
+    assert message in str(info.value) and len(str(info.value)) < 200
+
+
+@pytest.mark.parametrize("text, message", [
+    ("nan", "must be a finite number, got nan"), ("-inf", "must be a finite number, got -inf"),
+    ("1e400", "weight scale = '1e400' is out of range: choose 0 to 3"),
+    ("-0", None), ("3", None), ("abc", "must be a number, got 'abc'"),
+])
+def test_typed_floats_are_checked_by_their_declaration(text, message):
+    if message is None:
+        assert parse_option(specs(Example)["scale"], float, text) == float(text)
+        return
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_option(specs(Example)["scale"], float, text)
+
+
+def test_an_echoed_input_is_quoted_escaped_and_cut_short():
+    assert echo("last") == "'last'" and echo(12) == "12" and echo(0.5) == "0.5"
+    long = echo("[click here](http://example.com) " * 1000)
+    assert long == "'[click here](http://example.com) [click …' (33,000 characters)"
+    assert echo("\x1b[2J\u202e") == "'\\x1b[2J\\u202e'"  # control characters as inert escapes
+    assert echo(10**5000) == "an integer of about 5,001 digits"  # str() would refuse it
+    with pytest.raises(ConfigError, match="an integer of about 5,001 digits"):
+        Example(T=10**5000)
+
+
+@dataclass(frozen=True)
+class _Result:
+    ratio: float = optional("ratio_note", math.nan)
+    ratio_note: str = ""
+    seconds: float = 1.0
+
+
+def test_a_missing_figure_must_say_why():
+    assert missing_figures(_Result(ratio=2.0)) == []
+    assert missing_figures(_Result()) == ["ratio"]  # nan with an empty note
+    assert missing_figures(_Result(ratio_note="too short to time")) == []
+    assert missing_figures(_Result(ratio=1.0, seconds=math.inf)) == ["seconds"]  # not declared optional
+    assert missing_figures({"a": None, "b": [1.0, math.nan], "c": {"d": np.float64(np.nan)}}) == ["a", "b", "c.d"]
+    assert missing_figures({"a": None, "a_note": "not asked for", "b": np.array([1.0, np.inf])}) == ["b"]

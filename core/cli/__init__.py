@@ -11,6 +11,8 @@ import importlib
 import os
 import sys
 
+import numpy as np
+
 from core.cli.common import OneLineParser
 from core.limits import ConfigError
 
@@ -35,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        # NumPy's overflow and invalid-value warnings are not messages for the user: a result
+        # that is not finite is refused in one line (core.cli.common.emit), a usable one printed
+        with np.errstate(all="ignore"):
+            return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

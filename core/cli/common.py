@@ -1,4 +1,4 @@
-"""Shared pieces of the CLI: the parser that fails in one line, run options, output."""
+"""Shared pieces of the CLI: the parser that fails in one line, run options, commands, output."""
 
 from __future__ import annotations
 
@@ -6,42 +6,82 @@ import argparse
 import dataclasses
 import json
 import math
+import re
 import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import numpy as np
 
-from core.backend import BACKEND_NAMES, Backend, select_backend
+from core.backend import Backend, select_backend
+from core.config import Config, Options, RunConfig, add_arguments, param
+from core.limits import ECHO_CHARS, ConfigError, echo, missing_figures
+
+LONGEST_MESSAGE = 240  # characters of an argparse message shown at the most
+_QUOTED = re.compile(rf"'([^'…]{{{ECHO_CHARS + 1},}})'")  # a quoted input not yet cut by echo
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+    """An ArgumentParser whose errors are one line on stderr and exit status 2, showing what
+    was typed cut short (:func:`~core.limits.echo`)."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        if action.choices is not None and value not in action.choices:
+            raise argparse.ArgumentError(action, f"invalid choice: {echo(value)} (choose from "
+                                                 f"{', '.join(map(str, action.choices))})")
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(echo(a) for a in extras[:3])}"
+                       + (f" and {len(extras) - 3} more" if len(extras) > 3 else ""))
+        return parsed
 
     def error(self, message: str) -> NoReturn:
+        # argparse's own messages quote what was typed ("ignored explicit argument 'x...'")
+        message = _QUOTED.sub(lambda m: echo(m.group(1)), message)
+        if len(message) > LONGEST_MESSAGE:
+            message = message[:LONGEST_MESSAGE] + "…"
         self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def seed_value(text: str) -> int:
-    """A random seed from the command line: an integer from 0 to 2**31 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be an integer, got {text!r}") from None
-    if not 0 <= value < 2**31:
-        raise argparse.ArgumentTypeError(f"seed must be from 0 to 2147483647, got {value}")
-    return value
+@dataclass(frozen=True)
+class OutputOptions(Config):
+    """How every command prints."""
+
+    json: bool = param(False, label="JSON", help="print machine-readable JSON on stdout")
+    quiet: bool = param(False, label="Quiet", help="no progress on stderr")
 
 
 def run_options() -> argparse.ArgumentParser:
-    """Options every command takes: pass as ``parents=[run_options()]``."""
+    """Options every command takes (:func:`add_command` adds them): --json, --backend, --seed,
+    --quiet, each from its declaration."""
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("run options")
-    g.add_argument("--json", action="store_true", help="print machine-readable JSON on stdout")
-    g.add_argument("--backend", choices=BACKEND_NAMES, default="numpy",
-                   help="array backend (default numpy; auto takes CuPy when a GPU is usable)")
-    g.add_argument("--seed", type=seed_value, default=0, help="random seed, 0 to 2147483647 (default 0)")
-    g.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_arguments(g, Options(OutputOptions, only=("json",)))
+    add_arguments(g, Options(RunConfig, only=("backend", "seed"), defaults=(("backend", "numpy"),)))
+    add_arguments(g, Options(OutputOptions, only=("quiet",)))
+    return p
+
+
+def add_topic(sub: argparse._SubParsersAction, name: str, *, help: str, description: str) -> argparse._SubParsersAction:
+    """A topic (``python -m core NAME``) whose commands are added with :func:`add_command`."""
+    p = sub.add_parser(name, help=help, description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    return p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+
+def add_command(cmds: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int], *,
+                help: str, description: str, options: Sequence[type[Config] | Options] = (),
+                defaults: Mapping[str, Any] | None = None) -> argparse.ArgumentParser:
+    """One command: the run options, one option per declared field of each of ``options``
+    (config classes, or :class:`~core.config.Options` selections of their fields), changed
+    ``defaults``, and ``func`` to run it."""
+    p = cmds.add_parser(name, parents=[run_options()], help=help, description=description)
+    for opts in options:
+        add_arguments(p, opts)
+    p.set_defaults(func=func, **dict(defaults or {}))
     return p
 
 
@@ -102,8 +142,22 @@ def _text(value: Any, indent: int = 0) -> list[str]:
     return lines
 
 
-def emit(result: Any, args: argparse.Namespace) -> int:
-    """Print ``result``: JSON with --json, else an indented key: value listing."""
+NOT_COMPUTED = "choose settings that keep the numbers finite (smaller steps, rates or sizes)"
+
+
+def require_figures(result: Any, hint: str = NOT_COMPUTED) -> None:
+    """ConfigError (exit 2), naming the figures and ``hint``, unless every figure of ``result``
+    is a number or says why it is missing (:func:`core.limits.missing_figures`)."""
+    missing = missing_figures(result)
+    if missing:
+        names = ", ".join(missing[:4]) + (f" and {len(missing) - 4} more" if len(missing) > 4 else "")
+        raise ConfigError(f"no finite result for {names}: {hint}")
+
+
+def emit(result: Any, args: argparse.Namespace, *, hint: str = NOT_COMPUTED) -> int:
+    """Print ``result`` (after :func:`require_figures`): JSON with --json, else an indented
+    key: value listing."""
+    require_figures(result, hint)
     result = jsonable(result)
     if args.json:
         print(json.dumps(result, indent=2, allow_nan=False))

@@ -9,14 +9,26 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from typing import Any
 
-from core.cli.common import StderrProgress, backend_from, emit, run_options
-from core.config import add_arguments, from_namespace
+from core.cli.common import StderrProgress, add_command, add_topic, backend_from, emit
+from core.config import Config, Options, RunConfig, from_namespace, param, specs
 from core.limits import ConfigError
 from core.lstm.bench import BenchConfig, bench
 from core.lstm.experiments import GradcheckConfig, LSTMConfig, gradcheck, seed_check, simulate
 from core.lstm.model import GATES
+
+
+@dataclass(frozen=True)
+class LSTMOptions(Config):
+    """The LSTM commands' own options, beside the configs of ``core.lstm``."""
+
+    units: bool = param(False, label="Per-unit arrays",
+                        help="also print gates, c and h per step and unit (batch element 0)")
+    step: int = param(1, 1, specs(LSTMConfig)["T"].hi, label="step t", help="the step t of eqs (1)-(9), 1..T")
+    path: str = param("fast", choices=("fast", "standard"), label="Sweep",
+                      help="fast: the in-place NumPy sweep; standard: the array-API path, one lstm_step per step")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,40 +76,20 @@ def benchmark(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lstm", help="LSTM through time: BPTT by hand, the seed's eqs (1)-(9)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    cmds = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    r = cmds.add_parser("run", parents=[run_options()], help="one forward and backward pass, per step",
-                        description="Loss, |h_bar(t)|, |c_bar(t)| and the running product of forget "
-                                    "gates per step: the numbers behind the LSTM page.")
-    add_arguments(r, LSTMConfig)
-    r.add_argument("--precision", choices=("float64", "float32"), default="float64",
-                   help="floating-point format (default float64)")
-    r.add_argument("--units", action="store_true",
-                   help="also print gates, c and h per step and unit (batch element 0)")
-    r.set_defaults(func=run)
-
-    s = cmds.add_parser("seed", parents=[run_options()], help="the seed's eqs (1)-(9), as written vs true",
-                        description="Evaluate the seed's eqs (1)-(9) at step --step of the scalar LSTM "
-                                    "(B = D = H = 1, float64), next to the hand BPTT and independent "
-                                    "finite differences.")
-    add_arguments(s, LSTMConfig, skip=("B", "D", "H"))
-    s.add_argument("--step", type=int, default=1, metavar="t", help="the step t, 1..T (default 1)")
-    s.set_defaults(func=seed)
-
-    g = cmds.add_parser("gradcheck", parents=[run_options()], help="BPTT against finite differences",
-                        description="Central finite differences (float64) on every entry of W_x, W_h, "
-                                    "b, x, h(0), c(0), and <t, J^T c> against <J t, c> for random "
-                                    "directions at sizes times --direction-scale.")
-    add_arguments(g, GradcheckConfig)
-    g.add_argument("--path", choices=("fast", "standard"), default="fast",
-                   help="fast: the in-place NumPy sweep; standard: the array-API path, one lstm_step per step")
-    g.set_defaults(func=check)
-
-    b = cmds.add_parser("bench", parents=[run_options()], help="forward+backward time (vs torch.nn.LSTM)",
-                        description="Median seconds of forward+backward over --repeat runs, interleaved "
-                                    "with the same matrix products alone (ratio_to_gemm_floor) and, with "
-                                    "PyTorch installed, torch.nn.LSTM on the same weights (ratio).")
-    add_arguments(b, BenchConfig)
-    b.set_defaults(func=benchmark)
+    cmds = add_topic(sub, "lstm", help="LSTM through time: BPTT by hand, the seed's eqs (1)-(9)", description=__doc__)
+    add_command(cmds, "run", run, help="one forward and backward pass, per step",
+                description="Loss, |h_bar(t)|, |c_bar(t)| and the running product of forget gates per step: "
+                "the numbers behind the LSTM page.",
+                options=(LSTMConfig, Options(RunConfig, only=("precision",)), Options(LSTMOptions, only=("units",))))
+    add_command(cmds, "seed", seed, help="the seed's eqs (1)-(9), as written vs true",
+                description="Evaluate the seed's eqs (1)-(9) at step --step of the scalar LSTM (B = D = H = 1, "
+                "float64), next to the hand BPTT and independent finite differences.",
+                options=(Options(LSTMConfig, skip=("B", "D", "H")), Options(LSTMOptions, only=("step",))))
+    add_command(cmds, "gradcheck", check, help="BPTT against finite differences",
+                description="Central finite differences (float64) on every entry of W_x, W_h, b, x, h(0), c(0), "
+                "and <t, J^T c> against <J t, c> for random directions at sizes times --direction-scale.",
+                options=(GradcheckConfig, Options(LSTMOptions, only=("path",))))
+    add_command(cmds, "bench", benchmark, help="forward+backward time (vs torch.nn.LSTM)",
+                description="Median seconds of forward+backward over --repeat runs, interleaved with the same "
+                "matrix products alone (ratio_to_gemm_floor) and, with PyTorch installed, torch.nn.LSTM on the "
+                "same weights (ratio).", options=(BenchConfig,))

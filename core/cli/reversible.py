@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 
-from core.cli.common import StderrProgress, backend_from, emit, run_options
-from core.config import add_arguments, from_namespace
-from core.limits import ConfigError
+from core.cli.common import StderrProgress, add_command, add_topic, backend_from, emit
+from core.config import Config, Options, from_namespace, param
 from core.training.bench import benchmark
 from core.training.hypergrad import HypergradConfig, hypergradients
 from core.training.jacobian import JacobianConfig, PhaseConfig, jacobian_report, phase_polygon
@@ -22,22 +22,34 @@ from core.training.momentum import TrainConfig, inverse_order_check
 from core.training.roundtrip import roundtrip
 
 
+@dataclass(frozen=True)
+class ReversibleOptions(Config):
+    """The momentum commands' own options, beside the configs of ``core.training``."""
+
+    errors: bool = param(False, label="Every error", help="also print the error at every compared step")
+    at: int = param(10, 0, 10_000, label="step k undone", help="undo step k = AT (after AT forward steps)")
+    repeat: int = param(3, 1, 50, label="Timed repeats", help="timed repetitions of each mode (median)")
+    max_seconds: float = param(600.0, 1.0, 3600.0, label="Time limit (s)",
+                               help="no new round of repeats starts once the timed rounds took this long")
+
+
 def run(args: argparse.Namespace) -> int:
     cfg = from_namespace(TrainConfig, args)
     backend = backend_from(args)
     res = roundtrip(cfg, backend, seed=args.seed, progress=StderrProgress(args.quiet))
-    out = res.summary()
+    out = {**res.summary(), **cfg.exact_precision()}
     if args.errors:
         out["error_steps"], out["error"] = res.ks.tolist(), res.error.tolist()
+        out["error_note"] = out["error_at_step_0_note"]  # inf (null) where the inverse overflowed
     if res.finite_steps < res.steps and not args.quiet:
         print(f"note: the {cfg.mode} inverse overflowed after undoing {res.finite_steps} of "
               f"{res.steps} steps; max_abs_error is the largest finite error", file=sys.stderr)
+    if out.get("exact_warning"):
+        print(f"warning: {out['exact_warning']}", file=sys.stderr)
     return emit({**out, "backend": backend.name}, args)
 
 
 def order(args: argparse.Namespace) -> int:
-    if not 0 <= args.at <= 10_000:
-        raise ConfigError(f"--at {args.at} is out of range: choose 0 to 10000")
     cfg = from_namespace(TrainConfig, args)
     return emit(inverse_order_check(cfg, backend_from(args), seed=args.seed, at=args.at), args)
 
@@ -60,56 +72,38 @@ def hypergrad(args: argparse.Namespace) -> int:
 
 
 def bench(args: argparse.Namespace) -> int:
-    if not 1 <= args.repeat <= 50:
-        raise ConfigError(f"--repeat {args.repeat} is out of range: choose 1 to 50")
     cfg = from_namespace(TrainConfig, args)
     backend = backend_from(args)
-    out = benchmark(cfg, backend, seed=args.seed, repeat=args.repeat, progress=StderrProgress(args.quiet))
-    return emit({**vars(out), "backend": backend.name, "device": backend.device()["summary"]}, args)
+    out = benchmark(cfg, backend, seed=args.seed, repeat=args.repeat, max_seconds=args.max_seconds,
+                    progress=StderrProgress(args.quiet))
+    return emit(out, args)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    top = sub.add_parser("reversible", help="momentum SGD forward, exactly inverted, hypergradients",
-                         description=__doc__.split("\n\n")[1])
-    cmds = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    p = cmds.add_parser("run", parents=[run_options()], help="train forward, undo, measure the error",
-                        description="Train K steps, undo them, and report the reconstruction error "
-                        "(max_abs_error: 0 in exact mode, the drift in float mode), the buffer's bits "
-                        "against the bound, and the time of each pass.")
-    add_arguments(p, TrainConfig)
-    p.add_argument("--errors", action="store_true", help="also print the error at every compared step")
-    p.set_defaults(func=run)
-
-    p = cmds.add_parser("order", parents=[run_options()], help="the inverse step in the seed's order",
-                        description="One inverse step (eqs (13)-(14)) with theta(k) recovered first, "
-                        "and in the seed's order, where (13) can only use grad J(theta(k+1)).")
-    add_arguments(p, TrainConfig, skip=("mode", "fraction_bits"))
-    p.add_argument("--at", type=int, default=10, help="undo step k = AT (after AT forward steps), 0 to 10000")
-    p.set_defaults(func=order)
-
-    p = cmds.add_parser("jacobian", parents=[run_options()], help="one-step Jacobian, det vs beta^D",
-                        description="The Jacobian of one step from Hessian-vector products and by "
-                        "finite differences, its determinant against beta^D, and the seed's blocks.")
-    add_arguments(p, JacobianConfig)
-    p.set_defaults(func=jacobian)
-
-    p = cmds.add_parser("phase", parents=[run_options()], help="area of a polygon of states (D = 1)",
-                        description="Push a polygon of (p, theta) states of J = lam theta^2 / 2 "
-                        "forward; its area shrinks by det = beta per step.")
-    add_arguments(p, PhaseConfig)
-    p.set_defaults(func=phase)
-
-    p = cmds.add_parser("hypergrad", parents=[run_options()],
-                        help="d(validation loss)/d(alpha, beta, theta0)",
-                        description="Reverse-mode hypergradients through training on the exact "
-                        "reverse pass, checked against central finite differences.")
-    add_arguments(p, HypergradConfig, skip=("mode",))
-    p.set_defaults(func=hypergrad)
-
-    p = cmds.add_parser("bench", parents=[run_options()], help="exact vs float64 forward+reverse time",
-                        description="Median wall time of exact and float64 forward+reverse on the "
-                        "same problem (alternated, so machine noise hits both), and their ratio.")
-    add_arguments(p, TrainConfig, skip=("mode",))
-    p.add_argument("--repeat", type=int, default=3, help="timed repetitions of each mode (median), 1 to 50")
-    p.set_defaults(func=bench, D=10_000, steps=200)  # quick by default; target: --D 100000 --steps 1000
+    cmds = add_topic(sub, "reversible", help="momentum SGD forward, exactly inverted, hypergradients",
+                     description=__doc__.split("\n\n")[1])
+    add_command(cmds, "run", run, help="train forward, undo, measure the error",
+                description="Train K steps, undo them, and report the reconstruction error (max_abs_error: 0 in "
+                "exact mode, the drift in float mode), the distance of the trained path from float64 training of "
+                "the same schedule, the buffer's bits against the bound, and the time of each pass.",
+                options=(TrainConfig, Options(ReversibleOptions, only=("errors",))))
+    add_command(cmds, "order", order, help="the inverse step in the seed's order",
+                description="One inverse step (eqs (13)-(14)) with theta(k) recovered first, and in the seed's "
+                "order, where (13) can only use grad J(theta(k+1)).",
+                options=(Options(TrainConfig, skip=("mode", "fraction_bits")),
+                         Options(ReversibleOptions, only=("at",))))
+    add_command(cmds, "jacobian", jacobian, help="one-step Jacobian, det vs beta^D",
+                description="The Jacobian of one step from Hessian-vector products and by finite differences, its "
+                "determinant against beta^D, and the seed's blocks.", options=(JacobianConfig,))
+    add_command(cmds, "phase", phase, help="area of a polygon of states (D = 1)",
+                description="Push a polygon of (p, theta) states of J = lam theta^2 / 2 forward; its area shrinks "
+                "by det = beta per step.", options=(PhaseConfig,))
+    add_command(cmds, "hypergrad", hypergrad, help="d(validation loss)/d(alpha, beta, theta0)",
+                description="Reverse-mode hypergradients through training on the exact reverse pass, checked "
+                "against central finite differences.", options=(Options(HypergradConfig, skip=("mode",)),))
+    add_command(cmds, "bench", bench, help="exact vs float64 forward+reverse time",
+                description="Median wall time of exact and float64 forward+reverse on the same problem "
+                "(alternated, so machine noise hits both), and their ratio.",
+                options=(Options(TrainConfig, skip=("mode",)),
+                         Options(ReversibleOptions, only=("repeat", "max_seconds"))),
+                defaults=dict(D=10_000, steps=200))  # quick by default; target: --D 100000 --steps 1000

@@ -27,7 +27,7 @@ from core.backend import Backend, blas_threads, describe_device, dtype_of, inpla
 from core.config import Config, param
 from core.grid import cost, layout, mdrnn
 from core.grid.mdrnn import GridConfig
-from core.limits import ConfigError, require_finite, require_time
+from core.limits import ConfigError, optional, require_finite, require_time
 
 
 @dataclass(frozen=True)
@@ -127,8 +127,21 @@ class FusedRun:
     seconds: float
     macs: int
     shape: str
-    efficiency: float  # its best time per multiply-add over the wavefront's (<= 1), nan with a note
-    note: str  # why there is no efficiency ('' when there is)
+    efficiency: float = optional("note")  # its best time per multiply-add over the wavefront's (<= 1)
+    note: str = ""  # why there is no efficiency ('' when there is)
+
+
+@dataclass(frozen=True)
+class TorchLoop:
+    """A PyTorch cell-by-cell loop of the same RNN, timed in the same rounds."""
+
+    seconds: float
+    loop: str
+    torch_over_wavefront: float = optional("torch_over_wavefront_note", math.nan)  # through timing.compare
+    torch_over_wavefront_note: str = ""
+    torch_over_raster: float = optional("torch_over_raster_note", math.nan)
+    torch_over_raster_note: str = ""
+    max_abs_difference: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,12 +159,14 @@ class Measurement:
     steps_model: dict[str, int]  # raster: Gr Gc; wavefront: Gr + Gc - 1
     longest_chain: int  # the most cells on one chain of dependencies: a lower bound on any schedule's steps
     schedules: dict[str, ScheduleRun]
-    speedup_wavefront_over_raster: float  # nan with ``speedup_note`` when it cannot be measured
-    speedup_note: str
-    max_abs_difference_raster_wavefront: float
-    verdict: str
-    fused: FusedRun | None = None
-    torch: dict[str, Any] | None = None
+    speedup_wavefront_over_raster: float = optional("speedup_note")  # nan when it cannot be measured
+    speedup_note: str = ""
+    max_abs_difference_raster_wavefront: float = 0.0
+    verdict: str = ""
+    fused: FusedRun | None = optional("fused_note", default=None)
+    fused_note: str = "not asked for"
+    torch: TorchLoop | None = optional("torch_note", default=None)
+    torch_note: str = "not asked for (--compare-torch times one)"
     h_abs_mean: np.ndarray | None = field(default=None, repr=False)  # (Gr, Gc) for the states heatmap
 
 
@@ -213,12 +228,15 @@ def _measure(cfg: GridConfig, backend: Backend, tc: CostConfig, precision: str, 
     if fused:
         out["fused"] = fused_run(times["fused"], times["wavefront"], M * K * H, schedules["wavefront"].macs,
                                  f"({M}, {K}) @ ({K}, {H}) + b, then tanh")
+        out["fused_note"] = ""
     if tc.compare_torch:
-        tt = times["torch"].median
-        out["torch"] = {"seconds": tt, "loop": "PyTorch cell by cell, CPU",
-                        "torch_over_wavefront": tt / schedules["wavefront"].seconds,
-                        "torch_over_raster": tt / schedules["raster"].seconds,
-                        "max_abs_difference": float(np.abs(torch_h - h["wavefront"]).max())}
+        over = {s: timing.compare(times["torch"], times[s], f"torch over {s}") for s in mdrnn.SCHEDULES}
+        out["torch"] = TorchLoop(seconds=times["torch"].median, loop="PyTorch cell by cell, CPU",
+                                 torch_over_wavefront=over["wavefront"].value,
+                                 torch_over_wavefront_note=over["wavefront"].reason,
+                                 torch_over_raster=over["raster"].value, torch_over_raster_note=over["raster"].reason,
+                                 max_abs_difference=float(np.abs(torch_h - h["wavefront"]).max()))
+        out["torch_note"] = ""
     if tc.states:
         out["h_abs_mean"] = np.abs(h["wavefront"][0]).mean(axis=-1)  # (Gr, Gc)
     out["verdict"] = verdict(out)

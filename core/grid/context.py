@@ -65,6 +65,10 @@ class SensitivityConfig(Config):
         if self.i_star >= self.G or self.j_star >= self.G:
             raise ConfigError(f"output cell ({self.i_star}, {self.j_star}) is outside the "
                               f"{self.G} x {self.G} grid: choose i*, j* from 0 to {self.G - 1}")
+        if self.i_star + self.j_star < 2:  # the one-direction models see only distances 0 to i* + j*
+            raise ConfigError(f"output cell ({self.i_star}, {self.j_star}) is too near the corner: a one-direction "
+                              "model sees only the cells above-left of it, too few distances to fit a decay "
+                              "over; choose i* + j* of at least 2")
         require_memory(sensitivity_bytes(self.G, self.H, self.D), "the sensitivity maps")
 
 

@@ -34,7 +34,7 @@ from typing import Any
 
 from core.backend import Backend, namespace
 from core.grid.layout import diagonal_rows, skew, unskew
-from core.limits import ConfigError
+from core.limits import ConfigError, echo
 
 CELLS = ("graves", "stable")
 GATES = 5  # blocks of a: i, f_W | f, f_N | lam, o, g
@@ -51,7 +51,7 @@ def init_params(backend: Backend, D: int, H: int, seed: int, dtype: str = "float
     forget gates, which start at ``forget_bias``: block 1 (f_W or f) and, for Graves' cell,
     block 2 (f_N). The stable cell's lam (block 2) starts at 0, an even mix of west and north."""
     if cell not in CELLS:
-        raise ConfigError(f"unknown MDLSTM cell {cell!r}: choose one of {', '.join(CELLS)}")
+        raise ConfigError(f"unknown MDLSTM cell {echo(cell)}: choose one of {', '.join(CELLS)}")
     p = {"W_in": backend.randn((D, GATES * H), seed=seed, dtype=dtype, scale=scale / D**0.5),
          "W_W": backend.randn((H, GATES * H), seed=seed + 1, dtype=dtype, scale=scale / H**0.5),
          "W_N": backend.randn((H, GATES * H), seed=seed + 2, dtype=dtype, scale=scale / H**0.5)}
@@ -129,7 +129,7 @@ class MDLSTMCache:
 
 def _check(params: dict[str, Any], x: Any, cell: str) -> None:
     if cell not in CELLS:
-        raise ConfigError(f"unknown MDLSTM cell {cell!r}: choose one of {', '.join(CELLS)}")
+        raise ConfigError(f"unknown MDLSTM cell {echo(cell)}: choose one of {', '.join(CELLS)}")
     if x.ndim != 4 or x.shape[-1] != params["W_in"].shape[0]:
         raise ConfigError(f"x must be (B, rows, cols, D={params['W_in'].shape[0]}), got {x.shape}")
 

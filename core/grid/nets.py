@@ -22,7 +22,7 @@ from typing import Any
 
 from core.backend import Backend, namespace
 from core.grid import convnet, cost, mdlstm, mdrnn
-from core.limits import ConfigError
+from core.limits import ConfigError, echo
 
 MODELS = ("mdrnn", "mdlstm", "conv")
 # origin corner of each sweep -> the grid axes (of (B, R, C, F)) flipped to make it the top-left
@@ -49,11 +49,11 @@ class GridNet:
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
-            raise ConfigError(f"unknown model {self.model!r}: choose one of {', '.join(MODELS)}")
+            raise ConfigError(f"unknown model {echo(self.model)}: choose one of {', '.join(MODELS)}")
         if self.directions not in (1, 4):
             raise ConfigError(f"directions = {self.directions}: choose 1 or 4")
         if self.model == "mdlstm" and self.cell not in mdlstm.CELLS:
-            raise ConfigError(f"unknown MDLSTM cell {self.cell!r}: choose one of {', '.join(mdlstm.CELLS)}")
+            raise ConfigError(f"unknown MDLSTM cell {echo(self.cell)}: choose one of {', '.join(mdlstm.CELLS)}")
 
     @property
     def recurrent(self) -> bool:

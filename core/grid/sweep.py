@@ -14,7 +14,7 @@ from core.config import Config, param
 from core.grid import cost, mdrnn
 from core.grid.bench import CostConfig, measure
 from core.grid.mdrnn import GridConfig
-from core.limits import ProgressFn, no_progress, require_memory, require_time
+from core.limits import ProgressFn, no_progress, optional, require_memory, require_time
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ class SweepPoint:
     macs: int
     macs_model_exact: int
     macs_model_seed: int
-    speedup: float
+    speedup: float = optional("speedup_note")  # raster over wavefront, through timing.compare
+    speedup_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,10 @@ def sweep(cfg: SweepConfig, backend: Backend, *, precision: str = "float64", see
         grid = GridConfig(Gr=p["G"], Gc=p["G"], D=p["D"], H=p["H"], B=cfg.B)
         m = measure(grid, backend, timing_cfg=CostConfig(repeat=cfg.repeat, max_seconds=2.0), precision=precision,
                     seed=seed, fused=False)
-        raster, wave = m.schedules["raster"].seconds, m.schedules["wavefront"].seconds
         for s, r in m.schedules.items():
             rows.append(SweepPoint(**p, B=cfg.B, schedule=s, seconds=r.seconds, steps=r.steps, macs=r.macs,
                                    macs_model_exact=m.macs_model_exact, macs_model_seed=m.macs_model_seed,
-                                   speedup=raster / wave))
+                                   speedup=m.speedup_wavefront_over_raster, speedup_note=m.speedup_note))
     progress(1.0, "done")
     return Sweep(rows=rows, slopes=slopes(rows),
                  config={**cfg.as_dict(), "precision": precision, "backend": backend.name})

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from core.limits import ConfigError
+from core.limits import ConfigError, echo
 
 WARP_KINDS = ("shear", "rotation", "elastic")
 # strength 1 means: shear factor 0.6, rotation 45 degrees, elastic RMS displacement 1.5 px
@@ -111,7 +111,7 @@ def elastic(images: np.ndarray, rms: float, seed: int, sigma: float = ELASTIC_SI
 def warp_amount(kind: str, strength: float) -> float:
     """The size of a warp of ``kind`` at ``strength`` in [0, 1], in its own unit (WARP_UNITS)."""
     if kind not in WARP_SCALES:
-        raise ConfigError(f"unknown warp {kind!r}: choose one of {', '.join(WARP_KINDS)}")
+        raise ConfigError(f"unknown warp {echo(kind)}: choose one of {', '.join(WARP_KINDS)}")
     if not 0.0 <= strength <= 1.0:
         raise ConfigError(f"warp strength {strength:g} is out of range: choose 0 to 1")
     return WARP_SCALES[kind] * strength

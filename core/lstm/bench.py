@@ -23,7 +23,7 @@ import numpy as np
 from core import timing
 from core.backend import Backend, blas_threads, inplace_module, synchronize, to_numpy
 from core.config import Config, param
-from core.limits import ProgressFn, no_progress
+from core.limits import ProgressFn, no_progress, optional
 from core.lstm.experiments import Problem, check_sizes, make_problem
 from core.lstm.model import GATES, lstm_backward, lstm_flops, lstm_forward
 from core.lstm.sweep import Workspace
@@ -124,7 +124,8 @@ def torch_runner(cfg: BenchConfig, pr: Problem, dL_dh: Any, backend: Backend, se
 @dataclass(frozen=True)
 class LSTMBench:
     """Median seconds of forward+backward, ours and the references, and their ratios (nan, with
-    the reason in ``*_note``, where the timings are too short or too noisy to divide)."""
+    the reason in their note, where a reference did not run or the timings are too short or too
+    noisy to divide)."""
 
     seconds: float  # buffers held across repeats in a workspace (NumPy); see seconds_fresh_buffers
     spread: float  # interquartile range over median of our times
@@ -137,17 +138,20 @@ class LSTMBench:
     path: str  # which sweep ran: "numpy" (core.lstm.sweep) or "standard" (lstm_step per step)
     gflop: float
     threads: int  # 0: each library's default
-    gemm_floor_seconds: float  # the products of gemm_shapes alone, on this backend's matmul
-    ratio_to_gemm_floor: float  # ours / gemm_floor_seconds
-    ratio_to_gemm_floor_note: str
-    torch_note: str
-    torch_seconds: float = math.nan
-    torch_best_seconds: float = math.nan
-    torch_gemm_seconds: float = math.nan  # the same products on torch.mm
-    ratio: float = math.nan  # ours / torch.nn.LSTM
+    gemm_floor_seconds: float = optional("gemm_floor_note", math.nan)  # the products of gemm_shapes alone, this backend
+    gemm_floor_note: str = ""  # why they were not timed
+    ratio_to_gemm_floor: float = optional("ratio_to_gemm_floor_note", math.nan)  # ours / gemm_floor_seconds
+    ratio_to_gemm_floor_note: str = ""
+    torch_note: str = ""  # why torch.nn.LSTM did not run ('' when it did)
+    torch_version: str = ""  # what ran: version, device, threads
+    torch_seconds: float = optional("torch_note", math.nan)
+    torch_best_seconds: float = optional("torch_note", math.nan)
+    ratio: float = optional("ratio_note", math.nan)  # ours / torch.nn.LSTM
     ratio_note: str = ""
-    floor_over_torch_lstm: float = math.nan  # our BLAS's products alone over torch's whole pass
-    max_rel_diff_vs_torch: dict[str, float] | None = None  # in h and dL/dW_h, relative to the largest entry
+    torch_gemm_seconds: float = optional("floor_over_torch_lstm_note", math.nan)  # the same products, torch.mm
+    floor_over_torch_lstm: float = optional("floor_over_torch_lstm_note", math.nan)  # our products / torch's pass
+    floor_over_torch_lstm_note: str = ""
+    max_rel_diff_vs_torch: dict[str, float] | None = optional("torch_note", None)  # h, dL/dW_h over largest entry
 
 
 def bench(cfg: BenchConfig, backend: Backend, seed: int = 0, progress: ProgressFn = no_progress) -> LSTMBench:
@@ -196,15 +200,18 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
     t = timing.interleaved(runners, repeat=cfg.repeat, warmup=2, max_seconds=cfg.max_seconds,
                            sync=lambda: synchronize(xp), progress=progress)
     floor = timing.compare(t["ours"], t["gemms"], "ours over the products alone") if "gemms" in t else None
+    no_torch = "" if isinstance(tr, TorchRunner) else tr
     out: dict[str, Any] = dict(
         seconds=t["ours"].median, spread=t["ours"].spread, best_seconds=t["ours"].best,
         seconds_fresh_buffers=t["fresh"].median, repeat=len(t["ours"].seconds),
         sizes={"T": cfg.T, "B": cfg.B, "D": cfg.D, "H": cfg.H}, dtype=cfg.dtype, backend=backend.name, path=path,
         gflop=lstm_flops(cfg.T, cfg.B, cfg.D, cfg.H) / 1e9, threads=cfg.threads,
         gemm_floor_seconds=t["gemms"].median if floor else math.nan,
+        gemm_floor_note="" if floor else "not asked for",
         ratio_to_gemm_floor=floor.value if floor else math.nan,
         ratio_to_gemm_floor_note=(floor.reason if floor else "not asked for"),
-        torch_note=tr.note if isinstance(tr, TorchRunner) else tr)
+        torch_note=no_torch, ratio_note=no_torch, floor_over_torch_lstm_note=no_torch or "not asked for",
+        torch_version=tr.note if isinstance(tr, TorchRunner) else "")
     if isinstance(tr, TorchRunner):
         ratio = timing.compare(t["ours"], t["torch"], "ours over torch.nn.LSTM")
         h_t, gWh_t = tr.run()
@@ -217,6 +224,7 @@ def _bench(cfg: BenchConfig, backend: Backend, seed: int, progress: ProgressFn) 
                         "h": float(np.max(np.abs(to_numpy(h) - h_t.detach().cpu().numpy()))) / scale(to_numpy(h)),
                         "W_h": float(np.max(np.abs(gWh_ours - gWh_t.cpu().numpy()))) / scale(gWh_ours)})
         if "torch_gemms" in t:
-            out |= dict(torch_gemm_seconds=t["torch_gemms"].median,
-                        floor_over_torch_lstm=t["gemms"].median / t["torch"].median)
+            over = timing.compare(t["gemms"], t["torch"], "our products over torch.nn.LSTM")
+            out |= dict(torch_gemm_seconds=t["torch_gemms"].median, floor_over_torch_lstm=over.value,
+                        floor_over_torch_lstm_note=over.reason)
     return LSTMBench(**out)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from core.backend import namespace
-from core.limits import ConfigError
+from core.limits import ConfigError, echo
 from core.lstm import sweep
 
 GATES = ("i", "f", "o", "g")  # column blocks of the 4H axis: sigmoid on i, f, o; tanh on g
@@ -276,7 +276,7 @@ def loss(kind: str, h: Any, y: Any) -> tuple[Any, Any]:
     """
     xp = namespace(h, y)
     if kind not in LOSSES:
-        raise ConfigError(f"loss {kind!r} is not one of: {', '.join(LOSSES)}")
+        raise ConfigError(f"loss {echo(kind)} is not one of: {', '.join(LOSSES)}")
     if tuple(h.shape) != tuple(y.shape):
         raise ConfigError(f"target y must have the shape of h, {tuple(h.shape)}; got {tuple(y.shape)}")
     B = h.shape[1]

@@ -17,8 +17,11 @@ spills iff M >= T, leaving M >> 32 in [L n, L d); unspilled M lies in [L d, 2^48
 ranges are disjoint, so the reverse pass knows from M = h' n + r2 alone whether to refill.
 All of M, h d and h' n stay below 2^64.
 
-What the pop costs the trained path: the new low digits r2 are not β's, so β p is off by up to
-n units of 2^-F per step and parameter (:func:`core.training.exact.step_error_bound`).
+What the pop costs the trained path: the new low digits r2 are not β's. The true product is
+n floor(p / d) + n r / d, the returned one n floor(p / d) + r2, and both n r / d and r2 lie in
+[0, n): β p is off by less than n units of 2^-F per step and parameter, about β 2^(s - F) in
+real terms, not 2^-F; nothing when n = d (β = 1: r2 = r). With the truncation of α ∇J that is
+:func:`core.training.exact.step_error_bound`.
 """
 
 from __future__ import annotations

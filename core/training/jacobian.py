@@ -233,14 +233,27 @@ def phase_polygon(cfg: PhaseConfig, backend: Backend) -> PhasePolygon:
     p = backend.asarray(cfg.radius * np.cos(angle), "float64")
     theta = backend.asarray(1.0 + cfg.radius * np.sin(angle), "float64")
     ps, thetas = [to_numpy(p)], [to_numpy(theta)]
-    for _ in range(cfg.steps):
-        p, theta = momentum_step(obj, p, theta, cfg.alpha, cfg.beta)
-        ps.append(to_numpy(p))
-        thetas.append(to_numpy(theta))
-    P, T = np.array(ps), np.array(thetas)  # (K+1, V)
-    areas = np.array([shoelace(P[k], T[k]) for k in range(cfg.steps + 1)])
-    ratio = areas / areas[0]
+    with np.errstate(over="ignore", invalid="ignore"):  # refused just below, with what to change
+        for _ in range(cfg.steps):
+            p, theta = momentum_step(obj, p, theta, cfg.alpha, cfg.beta)
+            ps.append(to_numpy(p))
+            thetas.append(to_numpy(theta))
+        P, T = np.array(ps), np.array(thetas)  # (K+1, V)
+        areas = np.array([shoelace(P[k], T[k]) for k in range(cfg.steps + 1)])
     expected = cfg.beta ** np.arange(cfg.steps + 1)
+    # the shoelace sums 2V products p_i theta_j: rounding costs it up to 2 V eps max|p| max|theta|,
+    # which must stay well below the area it measures, beta^k A(0)
+    size = np.abs(np.concatenate([P, T], axis=1)).max(axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        noise = 2 * cfg.vertices * np.finfo(np.float64).eps * np.abs(P).max(axis=1) * np.abs(T).max(axis=1)
+        lost = ~np.isfinite(size) | ~np.isfinite(areas) | ~(noise <= 1e-3 * expected * areas[0])
+    if lost.any():
+        k = int(np.argmax(lost))
+        raise ConfigError(f"the polygon's area is lost to rounding by step {k} of {cfg.steps}: its states reach "
+                          f"{size[k]:.2g} while the area is beta^k A(0) = {expected[k] * areas[0]:.2g} (alpha "
+                          f"lambda = {cfg.alpha * cfg.curvature:g}, beta = {cfg.beta:g}): choose fewer steps, or a "
+                          "smaller alpha or curvature")
+    ratio = areas / areas[0]
     del xp
     return PhasePolygon(p=P, theta=T, area=areas, area_ratio=ratio, beta_pow_k=expected,
                         max_ratio_error=float(np.max(np.abs(ratio / expected - 1))), det=cfg.beta)

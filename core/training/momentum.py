@@ -70,6 +70,20 @@ class TrainConfig(Config):
 
     def check(self) -> None:
         require_memory(run_bytes(self), f"a run with D = {self.size:,}, K = {self.steps:,}")
+        self.exact_precision()  # refuses an exact run whose trained path would mean nothing
+
+    def exact_precision(self) -> dict[str, Any]:
+        """What exact arithmetic costs the trained path (empty in float modes): the per-step error
+        bound, the estimated end distance from float64 training, and a warning ('' when it is
+        small). ConfigError where the run would not train the map at all (exact.training_guard)."""
+        if self.mode != "exact":
+            return {}
+        s, F = self.beta_bits, self.fraction_bits
+        n = exact.beta_fraction(self.beta, s)[0]  # the largest beta(k) of either schedule
+        warning = exact.training_guard(self.steps, n / 2**s, n, s, F)
+        return {"step_error_bound": exact.step_error_bound(n, s, F),
+                "float64_drift_estimate": exact.float64_drift_estimate(self.steps, n / 2**s, n, s, F),
+                "exact_warning": warning}
 
 
 def run_bytes(cfg: TrainConfig) -> float:

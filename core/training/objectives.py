@@ -28,7 +28,7 @@ import numpy as np
 
 from core.backend import Backend, dtype_of, namespace
 from core.data import digits
-from core.limits import ConfigError
+from core.limits import ConfigError, echo
 
 OBJECTIVES = ("quadratic", "rosenbrock", "digits")
 DIGITS_CLASSES = 10
@@ -209,7 +209,7 @@ def make_objective(name: str, backend: Backend, *, D: int = 2, cond: float = 100
         return Rosenbrock(backend, dtype)
     if name == "digits":
         return LogisticDigits(l2, seed, backend, dtype)
-    raise ConfigError(f"unknown objective {name!r}: choose one of {', '.join(OBJECTIVES)}")
+    raise ConfigError(f"unknown objective {echo(name)}: choose one of {', '.join(OBJECTIVES)}")
 
 
 def loss_surface(obj: Objective, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from core.backend import Backend, namespace, synchronize, to_numpy
-from core.limits import MEMORY_BUDGET_BYTES, ProgressFn, no_progress, require_time
+from core.limits import MEMORY_BUDGET_BYTES, ConfigError, ProgressFn, no_progress, optional, require_time
 from core.training import exact
 from core.training.exact import ExactState, Observer, forward_exact, inverse_exact
 from core.training.momentum import TrainConfig, forward_float, inverse_float, schedules
@@ -109,6 +109,11 @@ class Roundtrip:
     val_loss_end: float
     beta_eff: np.ndarray  # (K,) the beta every mode used: n(k) / 2^s
     bits_trace: np.ndarray | None = None  # (K+1, 3): stored, information, bound after k steps
+    # float64 training of the same schedule from the same start: what this run should have trained
+    loss_end_float64: float = optional("float64_note", math.nan)
+    theta_distance_to_float64: float = optional("float64_note", math.nan)  # max over the compared steps
+    theta_distance_to_float64_end: float = optional("float64_note", math.nan)
+    float64_note: str = "not measured: the run kept no states along its path (snapshots off)"
 
     @property
     def max_abs_error(self) -> float:
@@ -125,24 +130,38 @@ class Roundtrip:
         return float(np.exp(slope))
 
     def summary(self) -> dict[str, Any]:
+        """The figures ``reversible run`` prints; each ``*_note`` says why its figure is missing."""
         growth = self.growth_per_step()
+        exact = self.mode == "exact"
+        overflow = "" if self.finite_steps == self.steps else (
+            f"the {self.mode} inverse overflowed after undoing {self.finite_steps:,} of {self.steps:,} steps: "
+            "no error beyond (null)")
         return {
             "mode": self.mode, "D": self.D, "steps": self.steps,
             "max_abs_error": self.max_abs_error, "bit_exact": self.bit_exact,
             "bits_stored": self.bits_stored, "bits_information": round(self.bits_information, 3),
             "bits_bound": round(self.bits_bound, 3),
-            "bits_stored_minus_bound_per_parameter": (self.bits_stored - self.bits_bound) / self.D
-            if self.mode == "exact" else None,
+            "bits_stored_minus_bound_per_parameter": (self.bits_stored - self.bits_bound) / self.D if exact else None,
+            "bits_stored_minus_bound_per_parameter_note": "" if exact else "floating point keeps no buffer",
             "seconds_forward": self.seconds_forward, "seconds_reverse": self.seconds_reverse,
             "steps_undone_before_overflow": self.finite_steps,
             "drift_growth_per_step": growth,
+            "drift_growth_per_step_note": "" if growth is not None else (
+                "the exact inverse does not drift" if exact and self.max_abs_error == 0 else
+                "fewer than three compared steps with a drift between 0 and 1e-3 to fit"),
             "one_over_beta": float(np.mean(1 / self.beta_eff)),
-            "error_at_step_0": float(self.error[0]),
+            "error_at_step_0": float(self.error[0]), "error_at_step_0_note": overflow,
             "error_after_undoing": {str(j): float(self.error[self.ks == self.steps - j][0])
                                     for j in (1, 10, 100, 1000, 10_000) if j <= self.steps
                                     and (self.ks == self.steps - j).any()},
+            "error_after_undoing_note": overflow,
             "loss_start": self.loss_start, "loss_end": self.loss_end,
             "val_loss_end": self.val_loss_end,
+            "loss_end_float64": self.loss_end_float64, "loss_end_float64_note": self.float64_note,
+            "theta_distance_to_float64": self.theta_distance_to_float64,
+            "theta_distance_to_float64_note": self.float64_note,
+            "theta_distance_to_float64_end": self.theta_distance_to_float64_end,
+            "theta_distance_to_float64_end_note": self.float64_note,
             "compared_steps": len(self.ks),
         }
 
@@ -203,6 +222,12 @@ def roundtrip(cfg: TrainConfig, backend: Backend, *, seed: int = 0, snapshots: b
         synchronize(xp)
         t3, c3 = time.perf_counter(), time.process_time()
         bit_exact = bool(xp.all(p_back == p0)) and bool(xp.all(theta_back == theta0))
+    reference = {}
+    if cfg.mode == "float64":
+        reference = dict(loss_end_float64=loss_end, theta_distance_to_float64=0.0, theta_distance_to_float64_end=0.0,
+                         float64_note="")
+    elif snapshots:
+        reference = float64_reference(cfg, backend, seed, alphas, betas, snap)
     progress(1.0, "done")
     ks, err = snap.table()
     bound_steps = np.concatenate([[0.0], np.cumsum(obj.D * (cfg.beta_bits - np.log2(ns)))])
@@ -215,7 +240,29 @@ def roundtrip(cfg: TrainConfig, backend: Backend, *, seed: int = 0, snapshots: b
         bits_bound=exact.bits_bound(ns, cfg.beta_bits, obj.D),
         seconds_forward=t1 - t0, seconds_reverse=t3 - t2, cpu_seconds=(c1 - c0) + (c3 - c2),
         loss_start=obj.loss(theta0),
-        loss_end=loss_end, val_loss_end=val_end, beta_eff=betas, bits_trace=trace)
+        loss_end=loss_end, val_loss_end=val_end, beta_eff=betas, bits_trace=trace, **reference)
+
+
+def float64_reference(cfg: TrainConfig, backend: Backend, seed: int, alphas: np.ndarray, betas: np.ndarray,
+                      snap: Snapshots) -> dict[str, Any]:
+    """Float64 training of ``cfg``'s schedule (the same alpha(k) and beta_eff(k), from the same
+    theta(0)) held against the run whose states ``snap`` kept: its final loss, and max |theta -
+    theta_float64| over the kept steps and at the last. Exact mode reverses bit for bit whatever
+    it trains; this says whether it trained the map it claims."""
+    obj = make_objective(cfg.objective, backend, D=cfg.D, cond=cfg.cond, l2=cfg.l2, seed=seed, dtype="float64")
+    xp = backend.xp
+    gaps: dict[int, float] = {}
+
+    def compare(k: int, p: Any, theta: Any) -> None:
+        if k in snap.kept:
+            gaps[k] = float(xp.max(xp.abs(theta - xp.astype(snap.kept[k][1], xp.float64))))
+
+    try:
+        _, thetaK = forward_float(obj, xp.zeros_like(obj.theta0), obj.theta0, alphas, betas, observer=compare)
+    except ConfigError as exc:  # float64 itself diverges on this schedule
+        return dict(float64_note=f"float64 training of this schedule does not finish: {exc}")
+    return dict(loss_end_float64=obj.loss(thetaK), theta_distance_to_float64=max(gaps.values()),
+                theta_distance_to_float64_end=gaps[cfg.steps], float64_note="")
 
 
 def roundtrip_seconds(cfg: TrainConfig) -> float:

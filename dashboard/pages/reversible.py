@@ -47,20 +47,32 @@ reproduce_run = cli_command(cfg, run=run)
 with right, widgets.stop_on_error(reproduce_run):
     tabs = widgets.tabs(["Forward & inverse", "Reconstruction error", "Phase space", "Info buffer",
                     "Hypergradients", "Seed eqs (13)-(30)"], key="reversible_tab")
+    precision = cfg.exact_precision()
+    if precision.get("exact_warning"):
+        st.warning(f"Exact mode: {precision['exact_warning']}.", icon=":material/warning:")
     res = compute.reversible_roundtrip(cfg, run)
     summary = res.result.summary()
 
     with tabs[0]:
         if tabs[0].open:
-            cols = st.columns(3)
+            cols = st.columns(4)
             cols[0].metric("max error back", f"{summary['max_abs_error']:.3g}",
                            help="max |reconstructed − forward| over p and θ at every compared step")
             cols[1].metric("bit for bit", "yes" if summary["bit_exact"] else "no",
                            help="θ(0) and p(0) came back equal bit for bit, and the buffer emptied")
-            cols[2].metric("loss J(θ(K))", f"{summary['loss_end']:.3g}",
+            far, why_not = summary["theta_distance_to_float64"], summary["theta_distance_to_float64_note"]
+            cols[2].metric("trained path vs float64", "—" if why_not else f"{far:.2g}",
+                           help=why_not or "max |θ(k) − θ_float64(k)| over the "
+                           "compared steps: float64 training of the same schedule from the same start, "
+                           f"which ends at loss {summary['loss_end_float64']:.3g}")
+            cols[3].metric("loss J(θ(K))", f"{summary['loss_end']:.3g}",
                            help=f"J(θ(0)) = {summary['loss_start']:.3g}")
+            bound = (f" Bit for bit says the inverse is exact, not what was trained: each exact step may miss "
+                     f"the momentum step by (n + 1)·2^−F = {precision['step_error_bound']:.2g} per parameter "
+                     f"(about β·2^(s−F), F = {cfg.fraction_bits}, s = {cfg.beta_bits}), not 2^−F."
+                     if precision else "")
             st.caption(f"Forward {summary['seconds_forward']:.3f} s, back {summary['seconds_reverse']:.3f} s "
-                       f"on {run.backend}; β = {cfg.beta:g} rounded to n/2^{cfg.beta_bits} in every mode.")
+                       f"on {run.backend}; β = {cfg.beta:g} rounded to n/2^{cfg.beta_bits} in every mode.{bound}")
             two_d = objective == "rosenbrock" or (objective == "quadratic" and cfg.D == 2)
             surface = None
             if two_d:

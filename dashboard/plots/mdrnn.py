@@ -63,7 +63,8 @@ def scaling_plot(rows: list[dict], axis: str, slopes: dict) -> go.Figure:
     """Left: seconds against the varied size on log-log axes, raster and wavefront, each with a
     dashed model line (time proportional to its counted multiply-adds, through its largest
     point); the wavefront also with a dotted line proportional to its sequential steps.
-    Right: the speedup (raster time / wavefront time) at each size."""
+    Right: the speedup (raster time / wavefront time) at each size ("—" where its timings were
+    too short or too noisy to divide: the row's speedup_note says which)."""
     fig = make_subplots(rows=1, cols=2, column_widths=[0.62, 0.38], horizontal_spacing=0.1,
                         subplot_titles=(f"time against {axis} (log-log)", "wavefront speedup"))
     colour = {"raster": PALETTE[3], "wavefront": PALETTE[0]}
@@ -88,8 +89,9 @@ def scaling_plot(rows: list[dict], axis: str, slopes: dict) -> go.Figure:
                                      name=f"{s}: ∝ steps (slope {slopes[s]['steps']:.2f})",
                                      hoverinfo="skip"), row=1, col=1)
     pts = [r for r in rows if r["axis"] == axis and r["schedule"] == "wavefront"]
+    labels = [f"{r['speedup']:.1f}×" if r["speedup_note"] == "" else "—" for r in pts]
     fig.add_trace(go.Bar(x=[str(r[axis]) for r in pts], y=[r["speedup"] for r in pts],
-                         marker_color=PALETTE[2], text=[f"{r['speedup']:.1f}×" for r in pts],
+                         marker_color=PALETTE[2], text=labels,
                          textposition="outside", name="raster time / wavefront time", showlegend=False,
                          hovertemplate=f"{axis}=%{{x}}: wavefront %{{y:.2f}}× faster<extra></extra>"),
                   row=1, col=2)

@@ -62,7 +62,7 @@ def test_grad_check_json(capsys):
     (["--G", "0"], "out of range"),
     (["--H", "100000"], "out of range"),
     (["--G", "512", "--H", "512", "--B", "64"], "over the memory budget"),
-    (["--G", "many"], "invalid int value"),
+    (["--G", "many"], "must be a whole number, got 'many'"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message):
     out = run_cli("mdrnn", "cost", *args)

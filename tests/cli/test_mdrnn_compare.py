@@ -38,8 +38,18 @@ def test_warp_test_json():
 @pytest.mark.parametrize("args, message", [
     (["sensitivity", "--G", "4", "--i-star", "5"], "outside the 4 x 4 grid"),
     (["sensitivity", "--k", "4"], "is not one of"),
+    (["sensitivity", "--G", "4", "--i-star", "1", "--j-star", "0"], "too near the corner"),
     (["warp-test", "--epochs", "0"], "out of range"),
     (["warp-test", "--no-mdrnn", "--no-mdlstm", "--no-conv"], "at least one model"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message):
     assert_one_line_error(run_cli("mdrnn", *args), message)
+
+
+def test_depth_json():
+    out = run_cli("mdrnn", "depth", "--H", "2", "--json", "--quiet")
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    assert r["steps"]["mdrnn"] == [2 * G - 1 for G in r["G"]] and set(r["steps"]["conv"]) == {3}
+    assert all(s > 0 for s in r["seconds"]["mdrnn"] + r["seconds"]["conv"])
+    assert f"G^{r['slope']['mdrnn']:.2f}" in r["summary"][0]

@@ -50,9 +50,9 @@ def test_bench_prints_a_ratio():
     (["run", "--beta", "2"], "out of range"),
     (["jacobian", "--D", "300"], "D (parameters) = 300 is out of range: choose 1 to 200"),
     (["hypergrad", "--steps", "3", "--fd-points", "0"], "out of range"),
-    (["run", "--seed", "-1"], "seed must be from 0 to 2147483647"),
-    (["order", "--at", "-1"], "--at -1 is out of range"),
-    (["bench", "--repeat", "0"], "--repeat 0 is out of range"),
+    (["run", "--seed", "-1"], "Random seed = -1 is out of range: choose 0 to 2147483647"),
+    (["order", "--at", "-1"], "argument --at: step k undone = -1 is out of range: choose 0 to 10000"),
+    (["bench", "--repeat", "0"], "argument --repeat: Timed repeats = 0 is out of range: choose 1 to 50"),
 ])
 def test_bad_input_is_one_line_with_status_2(args, message):
     assert_one_line_error(run_cli("reversible", *args, "--quiet"), message)

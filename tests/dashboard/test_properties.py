@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import functools
+import importlib
 import io
+import json
+import pkgutil
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
+import core
 from core.cli import build_parser, main
-from core.config import field_type, specs
+from core.config import field_type, fmt, specs
 from dashboard.site import PAGES
 from tests.harness import ROOT
 
@@ -98,45 +103,95 @@ def leaf_commands() -> list[tuple[list[str], argparse.ArgumentParser]]:
 
 
 COMMANDS = leaf_commands()
+# What a shell can hand any option: zero of both signs, non-finite and overlong numbers, a
+# 10,000-digit integer, a 100,000-character string, nothing at all.
+HOSTILE = ("0", "-0", "nan", "inf", "-inf", "1e400", "-1", "1" * 10_000, "x" * 100_000, "")
+LONGEST_LINE = 300  # an error line longer than this did not cut what it echoed
 
 
-def option_values(action: argparse.Action) -> st.SearchStrategy[list[str]]:
-    """Values for one option: small valid ones, and ones the command must refuse."""
-    flag = action.option_strings[-1]
-    if action.choices is not None:
-        return st.sampled_from([[flag, str(c)] for c in action.choices] + [[flag, "nonsense"]])
+def option_values(action: argparse.Action, hostile: bool) -> st.SearchStrategy[list[str]]:
+    """Values for one option: a hostile one, or a valid one that keeps the work small (sizes
+    near their lower bound, rates and scales anywhere up to their upper bound, the largest
+    repeat count and the smallest time limit, so that huge repeats meet a small limit)."""
+    flag = action.option_strings[0]
     if action.nargs == 0:
-        return st.just([flag])
-    spec = getattr(action, "spec", None)
-    if spec is not None and spec.choices is not None:
-        return st.sampled_from([[flag, str(c)] for c in spec.choices] + [[flag, "nonsense"]])
-    if spec is not None and spec.lo is not None:
-        lo = spec.lo
-        small = (st.integers(int(lo), int(lo) + 2).map(str) if action.type is int
-                 else st.floats(lo, lo + (spec.hi - lo) / 10).map(repr))
-        outside = st.sampled_from([repr(spec.hi * 10 + 1), repr(lo - 1), "nan"])
-        return st.one_of(small, outside).map(lambda v: [flag, v])
-    if action.type in (int, float):
-        return st.sampled_from([[flag, "-1"], [flag, "abc"], [flag, "1e400"]])
-    return st.sampled_from([[flag, "x"]])
+        return st.sampled_from([[f] for f in action.option_strings])
+    spec = action.spec  # every option is declared (core.config.add_arguments)
+    if hostile:
+        valid = st.sampled_from(HOSTILE)
+    elif spec.choices is not None:
+        valid = st.sampled_from([str(c) for c in spec.choices[:2]])
+    elif action.dest == "max_seconds":
+        valid = st.just(fmt(spec.lo))
+    elif action.dest == "repeat":
+        valid = st.sampled_from([fmt(spec.lo), fmt(spec.hi)])
+    elif action.type.__name__ == "int":
+        valid = st.integers(int(spec.lo), int(spec.lo) + 2).map(str)
+    elif action.type.__name__ == "float":
+        valid = st.one_of(st.sampled_from([fmt(spec.lo), fmt(spec.hi)]), st.floats(spec.lo, spec.hi).map(repr))
+    else:
+        valid = st.text(max_size=8)
+    return valid.map(lambda v: [f"{flag}={v}"])  # so that "-inf" is a value, not an option
+
+
+@functools.cache
+def declared_notes() -> dict[str, frozenset[str]]:
+    """Result fields declared optional (``core.limits.optional``) in any core module: field name
+    to the names of the notes that may explain it."""
+    notes: dict[str, set[str]] = {}
+    for info in pkgutil.walk_packages(core.__path__, "core."):
+        if info.name.endswith("__main__"):  # running it would run the CLI
+            continue
+        for obj in vars(importlib.import_module(info.name)).values():
+            if dataclasses.is_dataclass(obj) and isinstance(obj, type):
+                for f in dataclasses.fields(obj):
+                    if f.metadata.get("note"):
+                        notes.setdefault(f.name, set()).add(f.metadata["note"])
+    return {k: frozenset(v) for k, v in notes.items()}
+
+
+def unexplained_nulls(value, path="") -> list[str]:
+    """Paths of nulls in JSON output that neither a ``key_note`` beside them nor a declared
+    note of their field explains."""
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            notes = {f"{k}_note"} | declared_notes().get(k, frozenset())
+            if not any(value.get(n) for n in notes):
+                out += unexplained_nulls(v, f"{path}.{k}")
+        return out
+    if isinstance(value, list):
+        return [p for v in value for p in unexplained_nulls(v, f"{path}[]")][:1]
+    return [path] if value is None else []
 
 
 @pytest.mark.parametrize("command, parser", COMMANDS, ids=[" ".join(c) for c, _ in COMMANDS])
 @SETTINGS
 @given(data=st.data())
 def test_every_command_answers_or_refuses_in_one_line(command, parser, data):
-    options = [a for a in parser._actions if a.option_strings and a.dest not in ("help", "json")]
-    argv = list(command) + ["--quiet"] * any(a.dest == "quiet" for a in options)
+    """Whatever its options hold, a command answers (exit 0, JSON without an unexplained null)
+    or refuses (exit 2, one short line on stderr): never a traceback, an exit 1 or a hang past
+    its time limit."""
+    options = [a for a in parser._actions if a.option_strings and a.dest not in ("help", "json", "quiet")]
+    valued = [a.dest for a in options if a.nargs != 0]
+    hostile = data.draw(st.one_of(st.none(), st.sampled_from(valued)), label="hostile")  # half the runs: none
+    argv = [*command, "--quiet"] + (["--json"] if data.draw(st.booleans(), label="json") else [])
     for action in options:
-        if action.dest != "quiet" and data.draw(st.booleans()):
-            argv += data.draw(option_values(action))
+        if action.dest in (hostile, "max_seconds") or data.draw(st.booleans(), label=action.dest):
+            argv += data.draw(option_values(action, action.dest == hostile), label=action.dest)
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         try:
             code = main(argv)
         except SystemExit as exc:  # argparse refusing an argument
             code = exc.code
-    assert code in (0, 2), (argv, code, stderr.getvalue()[-2000:])
+    shown = [a if len(a) < 50 else a[:20] + f"...({len(a)} chars)" for a in argv]
+    err = stderr.getvalue()
+    assert code in (0, 2), (shown, code, err[-2000:])
+    assert "Traceback" not in err, (shown, err[-2000:])
     if code == 2:
-        lines = [line for line in stderr.getvalue().splitlines() if line.startswith("error")]
-        assert len(lines) == 1 and "Traceback" not in stderr.getvalue(), (argv, stderr.getvalue())
+        lines = err.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error"), (shown, err[:2000])
+        assert len(lines[0]) < LONGEST_LINE, (shown, lines[0][:2000])
+    elif "--json" in argv and "--csv" not in argv:
+        assert unexplained_nulls(json.loads(stdout.getvalue())) == [], shown

@@ -77,8 +77,9 @@ def test_the_efficiency_never_reads_above_one_hundred_percent():
 def test_torch_loop_computes_the_same_states():
     m = gb.measure(GridConfig(Gr=4, Gc=3, D=2, H=3), NUMPY, timing_cfg=gb.CostConfig(repeat=1, compare_torch=True),
                    fused=False)
-    assert m.torch["max_abs_difference"] < 1e-12
-    assert m.torch["torch_over_wavefront"] > 0
+    assert m.torch.max_abs_difference < 1e-12 and m.torch_note == ""
+    # a ratio of timings, or why the shared timer refused it (one repeat has no spread to judge)
+    assert m.torch.torch_over_wavefront > 0 or m.torch.torch_over_wavefront_note
 
 
 def test_missing_torch_is_one_clear_message(monkeypatch):

@@ -56,15 +56,17 @@ def test_central_differences_on_every_backend(backend):
 
 
 def test_two_point_stencil_is_why_the_five_point_one_is_used():
-    """Control: the plain (L(θ+h) - L(θ-h)) / 2h, at its best step, misses the 1e-7 bar on the same
-    problem by roundoff (error ~ 1e-16 / h); the five-point stencil clears it by an order. The
-    mixed criterion knows why: the two-point stencil's rounding noise is far larger, so more of
-    its entries can only be judged against that noise, not relatively."""
+    """Control: the plain (L(θ+h) - L(θ-h)) / 2h, at its best step, is limited by roundoff (error
+    ~ 1e-16 / h): on this problem it lands near the 1e-7 bar (1.3e-7 on one machine, a figure
+    another machine's rounding moves), an order of magnitude worse than the five-point stencil,
+    which clears the bar with room to spare. The mixed criterion knows why: the two-point
+    stencil's rounding noise is far larger, so more of its entries can only be judged against
+    that noise, not relatively."""
     cfg = GradcheckConfig(T=6, B=3, D=4, H=5, direction_scale=1)
     two = gradcheck(cfg.replace(stencil=2), NUMPY, seed=0)
     five = gradcheck(cfg, NUMPY, seed=0)
-    assert 1e-7 < two.max_rel_error_any < 1e-5
-    assert five.max_rel_error_any < 1e-7 and five.max_rel_error_any < two.max_rel_error_any / 10
+    assert two.max_rel_error_any < 1e-5
+    assert five.max_rel_error_any < 1e-7 / 10 and five.max_rel_error_any < two.max_rel_error_any / 10
     assert two.atol > 10 * five.atol and two.vanished > five.vanished
     assert two.ok and five.ok
 

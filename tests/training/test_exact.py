@@ -202,3 +202,50 @@ def test_cupy_kernels_give_the_numpy_bits():
         p_gpu = buffer.divide_beta(p_gpu, dev, n, 16)
         np.testing.assert_array_equal(to_numpy(p_gpu), p_np)
     assert dev.is_empty() and ref.is_empty()
+
+
+CORNERS = [(16, 4, 0.9), (16, 16, 0.9), (56, 4, 0.9), (56, 16, 0.9), (32, 10, 0.5), (24, 4, 1.0)]
+
+
+@pytest.mark.parametrize("F, s, beta", CORNERS)
+def test_step_error_bound_holds_and_is_nearly_attained_at_every_corner(F, s, beta):
+    """One exact step against the momentum step in exact real arithmetic (Fractions), given the
+    float64 gradient it evaluates: p(k+1) - (n/2^s p(k) - alpha g) never reaches the stated
+    bound, and comes within a factor of two of it (so the bound is not vacuous): about
+    beta 2^(s-F), many units of 2^-F, not one."""
+    from fractions import Fraction
+
+    from core.training.objectives import make_objective
+
+    NP = select_backend("numpy")
+    obj = make_objective("quadratic", NP, D=64, cond=10.0, l2=0.0, seed=3)
+    alpha = 0.05
+    n, d = exact.beta_fraction(beta, s)
+    st = exact.ExactState.start(np.zeros(64), obj.theta0, F, s)
+    worst, bound = 0.0, 0.0
+    for k in range(40):
+        P, g = st.p.copy(), obj.grad(exact.from_fixed(st.theta, F))  # the gradient the step evaluates
+        exact.exact_step(obj, st, alpha, n, k + 1)
+        step_size = float(np.max(np.abs(alpha * g)))
+        bound = max(bound, exact.step_error_bound(n, s, F, step_size) * 2.0**F)  # in units of 2^-F
+        real = [Fraction(n, d) * int(P[i]) - Fraction(alpha) * Fraction(float(g[i])) * 2**F for i in range(64)]
+        worst = max(worst, max(abs(float(int(st.p[i]) - real[i])) for i in range(64)))
+    assert worst < bound, f"a step missed by {worst:.4g} units, beyond the bound {bound:.4g}"
+    assert worst > 0.5 * bound, f"the largest miss {worst:.4g} is far below the bound {bound:.4g}"
+    if n < d:  # beta < 1: the buffer pops digits, and the miss is n units, not one
+        assert worst > 0.5 * n
+
+
+def test_the_guard_refuses_a_meaningless_exact_run_and_warns_about_a_noticeable_one():
+    from core.training.momentum import TrainConfig
+
+    with pytest.raises(ConfigError, match=r"would not train this map.*more fraction bits"):
+        TrainConfig(mode="exact", fraction_bits=16, beta_bits=16, D=10, steps=300)
+    TrainConfig(mode="float64", fraction_bits=16, beta_bits=16)  # float modes run on the same beta, no grid
+    noticeable = TrainConfig(mode="exact", fraction_bits=24, beta_bits=16, D=10, steps=300).exact_precision()
+    assert "away from float64 training" in noticeable["exact_warning"]
+    fine = TrainConfig(mode="exact", fraction_bits=48, beta_bits=16, D=10, steps=300).exact_precision()
+    assert fine["exact_warning"] == "" and fine["step_error_bound"] < 1e-9
+    # the estimate grows with the steps and with beta's bits, and shrinks with the fraction bits
+    est = lambda K, s, F: exact.float64_drift_estimate(K, 0.9, exact.beta_fraction(0.9, s)[0], s, F)  # noqa: E731
+    assert est(300, 16, 32) < est(3000, 16, 32) and est(300, 8, 32) < est(300, 16, 32) > est(300, 16, 40)
