@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from core import timing
 from core.backend import describe_device, select_backend
 from core.config import RunConfig
 from core.grid import bench as grid_bench
@@ -32,7 +33,8 @@ from core.training.objectives import loss_surface, make_objective
 
 @contextlib.contextmanager
 def progress_bar(label: str) -> Iterator[ProgressFn]:
-    """A progress bar for long work, as a core progress callback; removed when done.
+    """A progress bar for long work, as a core progress callback that also says the step and the
+    time left (``core.timing.with_time_left``); removed when done.
 
     Use it *inside* a cached function: Streamlit replays the bar's messages on a cache hit,
     which is instant and ends with the bar removed. (A bar created outside a cached function
@@ -40,8 +42,8 @@ def progress_bar(label: str) -> Iterator[ProgressFn]:
     """
     bar = st.progress(0.0, text=label)
     try:
-        yield lambda fraction, message: bar.progress(min(max(float(fraction), 0.0), 1.0),
-                                                     text=f"{label}: {message}")
+        yield timing.with_time_left(lambda fraction, message: bar.progress(
+            min(max(float(fraction), 0.0), 1.0), text=f"{label}: {message}"))
     finally:
         bar.empty()
 

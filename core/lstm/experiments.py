@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core import check
+from core import check, timing
 from core.backend import Backend, select_backend, to_numpy
 from core.config import Config, param
 from core.limits import ConfigError, ProgressFn, no_progress, require_memory, require_time
@@ -36,8 +36,9 @@ def lstm_bytes(T: int, B: int, D: int, H: int, itemsize: int) -> float:
 
 
 def lstm_seconds(T: int, B: int, D: int, H: int) -> float:
-    """A pessimistic wall time of one forward+backward: its matrix products on a slow laptop core."""
-    return lstm_flops(T, B, D, H) / ASSUMED_FLOPS_PER_SECOND
+    """A pessimistic wall time of one forward+backward: its matrix products on a slow laptop core,
+    scaled by this machine's matrix-product speed (``core.timing.speed``)."""
+    return lstm_flops(T, B, D, H) / ASSUMED_FLOPS_PER_SECOND * timing.speed().matmul
 
 
 def check_sizes(T: int, B: int, D: int, H: int, dtype: str) -> None:
