@@ -111,6 +111,18 @@ class LSTMRun:
     h_bar_ratio: float  # |h_bar(1)| / |h_bar(T)|; nan where it cannot be formed
     finite: bool
     warning: str  # non-empty when the adjoints overflowed: what to change
+    dtype: str = "float64"  # the precision the passes ran in (forget_product is kept in float64)
+
+    @property
+    def dtype_tiny(self) -> float:
+        """The smallest positive normal number of the run's precision (1.2e-38 for float32)."""
+        return float(np.finfo(self.dtype).tiny)
+
+    @property
+    def forget_product_underflows(self) -> bool:
+        """Whether Π f over the whole sequence is below what the run's precision can hold: the
+        product is computed in float64, but the run's own cell-path adjoint flushes to zero there."""
+        return bool(self.forget_product[0] < self.dtype_tiny)
 
     @property
     def c_bar_ratio(self) -> float:
@@ -162,7 +174,8 @@ def simulate(cfg: LSTMConfig, backend: Backend, precision: str = "float64", seed
         h_bar_norm=np.linalg.norm(h_bar.reshape(cfg.T, -1), axis=1),
         c_bar_norm=np.linalg.norm(c_bar.reshape(cfg.T, -1), axis=1),
         forget_product=tail.reshape(cfg.T, -1).mean(axis=1), grad_norms=norms,
-        h_bar_ratio=_ratio(np.linalg.norm(h_bar[0]), np.linalg.norm(h_bar[-1])), finite=finite, warning=warning)
+        h_bar_ratio=_ratio(np.linalg.norm(h_bar[0]), np.linalg.norm(h_bar[-1])), finite=finite, warning=warning,
+        dtype=precision)
 
 
 def _ratio(a: float, b: float) -> float:

@@ -10,7 +10,7 @@ from core.config import Config, cli_command, param
 from core.grid.mdrnn import GridConfig
 from core.grid.sweep import SweepConfig
 from core.limits import format_bytes
-from dashboard import compute, plots, widgets
+from dashboard import compute, frame, plots, widgets
 
 
 @dataclass(frozen=True)
@@ -23,24 +23,19 @@ class View(Config):
 
 ANIMATION_MAX_CELLS = 64 * 64  # larger grids: the frames would make the page heavy
 
-shared = widgets.shared()
-run = shared.run
-
-st.title("MDRNN through a grid")
-st.markdown(
+page = frame.page(
+    "mdrnn",
     "A 2-D RNN computes a state for every cell of a grid from the cell's input and the states of its "
     "**west** and **north** neighbours (the zero state outside the grid). Cell by cell that is "
     "$G^2$ sequential steps; all cells on one anti-diagonal $i + j = d$ depend only on the diagonal "
     "before, so a **wavefront** needs $2G-1$ steps (seed problem 4). Here both run, the arithmetic "
-    "each one executes is *counted*, and the counts are held against the seed's formulas (problem 3)."
-)
-st.latex(r"h^{(i,j)} = \tanh\!\left(W_{in}\,x^{(i,j)} + W_W\,h^{(i,j-1)} + W_N\,h^{(i-1,j)} + b\right)")
-
-controls, main = st.columns([1, 3], gap="large")
+    "each one executes is *counted*, and the counts are held against the seed's formulas (problem 3).",
+    r"h^{(i,j)} = \tanh\!\left(W_{in}\,x^{(i,j)} + W_W\,h^{(i,j-1)} + W_N\,h^{(i-1,j)} + b\right)")
+run, controls, main = page.run, page.controls, page.main
 with controls:
     st.subheader("Grid")
-    grid = widgets.config_controls(GridConfig, "mdrnn", lecture=shared.lecture)
-    view = widgets.config_controls(View, "mdrnn", lecture=shared.lecture)
+    grid = widgets.config_controls(GridConfig, "mdrnn", lecture=page.lecture, columns=page.columns)
+    view = widgets.config_controls(View, "mdrnn", lecture=page.lecture)
     st.caption(f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar).")
 
 square = grid.Gr == grid.Gc
@@ -148,7 +143,7 @@ with tab_scale:
         st.markdown("Both schedules on square grids while one size doubles. The counted multiply-adds "
                     "grow as the exact model says; time follows them once the products are large enough "
                     "to hide the cost of each Python-level step.")
-        sweep_cfg = widgets.config_controls(SweepConfig, "mdrnn_sweep", lecture=shared.lecture,
+        sweep_cfg = widgets.config_controls(SweepConfig, "mdrnn_sweep", lecture=page.lecture,
                                             container=st.container(border=True, horizontal=True))
         guess = compute.mdrnn_sweep_seconds(sweep_cfg)
         sweep = None

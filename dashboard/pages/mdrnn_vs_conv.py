@@ -9,7 +9,7 @@ import streamlit as st
 from core.config import Config, cli_command, param
 from core.grid.context import SensitivityConfig
 from core.grid.warptest import WarpTestConfig
-from dashboard import compute, plots, widgets
+from dashboard import compute, frame, plots, widgets
 
 ORDER = ("mdrnn", "mdlstm", "mdrnn4", "mdlstm4", "conv")
 SHORT = {"mdrnn": "MDRNN tanh, 1 dir.", "mdlstm": "MDLSTM, 1 dir.", "mdrnn4": "MDRNN tanh, 4 dir.",
@@ -24,11 +24,8 @@ class DigitView(Config):
     digit: int = param(0, choices=(0, 1, 2, 3), label="Test digit shown")
 
 
-shared = widgets.shared()
-run = shared.run
-
-st.title("MDRNN against a conv net")
-st.markdown(
+page = frame.page(
+    "mdrnn-vs-conv",
     "Seed problem 5 answers *\"one advantage and one disadvantage of an MDRNN compared to a conv net\"* "
     "with two claims: the MDRNN is **more robust to input warping** (its recurrences give it context from "
     "the whole grid, which holds with four directions: one sweep sees only the quadrant above-left), and it "
@@ -37,16 +34,13 @@ st.markdown(
     "trained models, the vanishing-gradient claim on the models' sensitivity at initialisation, for the "
     "grid RNNs and the conv net alike. Every number comes from the models' own forward and backward passes: the "
     "seed's tanh grid RNN, the MDLSTM (Graves et al. 2007, and the bounded cell of Leifert et al. 2016), "
-    "each swept from one corner or from all four, and a conv net of L layers of k × k convolutions."
-)
-
-controls, main = st.columns([1, 3], gap="large")
+    "each swept from one corner or from all four, and a conv net of L layers of k × k convolutions.")
+run, controls, main = page.run, page.controls, page.main
 with controls:
     st.subheader("Models and output cell")
-    cfg = widgets.config_controls(SensitivityConfig, "mvc", lecture=shared.lecture)
-    st.caption(f"Random weights and a random input; backend **{run.backend}**, float64, seed {run.seed}.")
-    st.subheader("Warping test")
-    wcfg = widgets.config_controls(WarpTestConfig, "mvcw", lecture=shared.lecture)
+    cfg = widgets.config_controls(SensitivityConfig, "mvc", lecture=page.lecture, columns=page.columns)
+    st.caption(f"Random weights and a random input; backend **{run.backend}**, float64, seed {run.seed}. "
+               "The warping test's settings are in its tab.")
 
 with main, widgets.stop_on_error():
     sens = compute.mdrnn_sensitivity(cfg, run)
@@ -150,14 +144,17 @@ with tab_warp:
             "pixels; every model averages its output over the cells and a linear read-out gives 10 scores; "
             "plain Adam with our own backward passes), then measure accuracy on held-out digits warped by "
             "shear, rotation and elastic distortion of growing strength. The tanh MDRNN and the conv net are "
-            "sized to the MDLSTM's parameter count. Settings: *Warping test*, in the left column.")
+            "sized to the MDLSTM's parameter count.")
+        with st.container(border=True):
+            st.markdown("**Settings of the warping test**")
+            wcfg = widgets.config_controls(WarpTestConfig, "mvcw", lecture=page.lecture, columns=3)
         go = st.button("Train and test", type="primary", icon=":material/play_arrow:", key="mvcw_go",
-                       help="train with the settings under *Warping test* on the left")
+                       help="train with the settings of the warping test above")
         if go:
             st.session_state["mvcw_ran"] = (wcfg, run)
         status = st.empty()
         samples = compute.mdrnn_warp_samples(run.seed, wcfg.levels)
-        view = widgets.config_controls(DigitView, "mvcw", lecture=shared.lecture)
+        view = widgets.config_controls(DigitView, "mvcw", lecture=page.lecture)
         widgets.chart(plots.warped_digits(samples.images, samples.amounts, samples.units, view.digit),
                       {f"{k} {a:g}": samples.images[k][c][view.digit].ravel()
                        for k in samples.images for c, a in enumerate(samples.amounts[k])},
