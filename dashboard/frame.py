@@ -194,14 +194,14 @@ def _scene_keys(page: str) -> dict[str, links.Bound]:
 
 def apply_scene(scene: Scene) -> None:
     """Set every control of the scene's page to the scene's value or to its default (and the
-    sidebar's precision likewise). Controls never drawn in this session are set through the link,
-    from which they start; the tabs follow the same way."""
+    sidebar's precision likewise). A control not drawn yet in this session starts from the scene's
+    value read as a literal (``scenes.literal``: a scene writes its numbers as their fields do)."""
     known = _scene_keys(scene.page)
     for key, bound in known.items():
         st.session_state[key] = bound.parse(scene.query[key]) if key in scene.query else bound.default
     for key, value in scene.query.items():
         if key not in known:
-            st.query_params[key] = value
+            st.session_state[key] = scenes.literal(value)
     st.session_state["_scene"] = scene.key
 
 

@@ -52,16 +52,17 @@ SCENES: tuple[Scene, ...] = (
           {"mdrnn_tab": "Cost against the models"}),
     Scene("raster-wavefront", "Raster against wavefront", "mdrnn", 4,
           "An 8 × 8 grid takes G² = 64 steps cell by cell and 2G − 1 = 15 steps by anti-diagonals.",
-          {"mdrnn_Gr": "8", "mdrnn_Gc": "8", "mdrnn_tab": "Wavefront"}),
+          {"mdrnn_Gr": "8", "mdrnn_Gc": "8"}),
     Scene("time-grows", "Time grows like", "mdrnn", 4,
-          "The counted work grows like G² for both schedules (log-log slope 2); the raster's steps grow like G², "
+          "The counted work grows like G² for both schedules (log-log slope about 2); the raster's steps grow like G², "
           "the wavefront's like G (slope about 1), which is why its time grows more slowly on small grids.",
           {"mdrnn_tab": "Scaling"}),
     Scene("what-one-cell-sees", "What one cell sees", "mdrnn-vs-conv", 5,
-          "A one-direction grid RNN sees exactly the quadrant above-left of its output cell, four directions see "
+          "For output cell (8, 5), a one-direction grid RNN sees exactly the quadrant above-left of it, four "
+          "directions see "
           "the whole grid, and the conv net an (L(k − 1) + 1)-wide window: every map is non-zero exactly on its "
           "model's context.",
-          {"compare_tab": "Context"}),
+          {"mvc_i_star": "8", "mvc_j_star": "5"}),
     Scene("gradients-vanish", "Do gradients vanish with distance", "mdrnn-vs-conv", 5,
           "At weight scale 0.5 the tanh MDRNN's sensitivity shrinks by more than a third per step of distance, "
           "while the MDLSTM with forget-gate bias 3 keeps more than 0.9 per step: LSTM cells relieve vanishing.",
@@ -71,9 +72,13 @@ SCENES: tuple[Scene, ...] = (
           "and p(0) (not bit for bit).",
           {"rev_arith": "float"}),
     Scene("exact-comes-home", "Exact comes home", "reversible", 6,
-          "In exact arithmetic 2,000 steps of training undone return θ(0) and p(0) bit for bit (error 0), "
-          "with the lost bits kept in the information buffer.",
-          {"rev_steps": "2000"}),
+          "In exact arithmetic 2,000 steps of logistic regression on the digits (650 parameters), undone, "
+          "return θ(0) and p(0) bit for bit (error 0), with the lost bits kept in the information buffer.",
+          {"rev_objective": "digits"}),
+    Scene("buffer-grows", "The buffer grows", "reversible", 6,
+          "The information buffer grows by whole 32-bit words as training runs, along the bound Σ D log₂(1/β) "
+          "of the bits that the step destroys, and never more than 64 bits per parameter above it.",
+          {"reversible_tab": "Info buffer"}),
     Scene("det-beta-d", "det = β^D", "reversible", 7,
           "A polygon of states (p, θ) shrinks in area by exactly β per step (area after K steps over βᴷ is 1), "
           "so the Jacobian's determinant is β for D = 1 and β^D in general.",
@@ -85,6 +90,16 @@ SCENES: tuple[Scene, ...] = (
 )
 
 BY_KEY: Mapping[str, Scene] = MappingProxyType({s.key: s for s in SCENES})
+
+
+def literal(text: str) -> int | float | bool | str:
+    """A scene's value as the control holds it: "8" an int, "20.0" a float, "true" a bool, else text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text, text)
 
 
 def for_page(url_path: str) -> tuple[Scene, ...]:
