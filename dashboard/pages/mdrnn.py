@@ -73,6 +73,8 @@ with tab_wave:
             "Each step is one batched product per neighbour over the whole diagonal. The states are "
             "stored *skewed* (diagonal $d$, row $i$), so a diagonal and its two neighbours are contiguous "
             "slices of memory and no cells are gathered with index arrays.")
+        widgets.reproduce(cli_command(grid, run=run), "Prints the steps and the counted multiply-adds of both "
+                          "schedules (schedules: raster, wavefront), with their timings.")
 
 # --------------------------------------------------------------------------- cost
 with tab_cost:

@@ -95,6 +95,8 @@ with tab_vanish:
         st.caption("Factor per step: exp of the least-squares slope of log S against distance, over the "
                    "distances where S > 0. Below 1 the sensitivity vanishes with distance, above 1 it grows. "
                    "Weights are at their initial values: this is the starting point of training.")
+        widgets.reproduce([*sens_args, "--no-maps"], "Prints the factors per step of every initialisation, their "
+                          "means and intervals (decay:), and the forget-bias sweep (forget_bias_sweep:).")
 
 # --------------------------------------------------------------------------- cost
 with tab_cost:
@@ -135,6 +137,8 @@ with tab_cost:
                       {"G": depth.G, **{f"{k}_seconds": v for k, v in depth.seconds.items()},
                        **{f"{k}_steps": v for k, v in depth.steps.items()}}, "mdrnn_vs_conv_depth")
         st.markdown(compute.mdrnn_depth_sentence(depth))
+        widgets.reproduce([*sens_args, "--no-maps"], "Prints every model's parameters, multiply-adds and "
+                          "sequential steps (models:). The timing against G is measured on this page only.")
 
 # --------------------------------------------------------------------------- warping test
 with tab_warp:

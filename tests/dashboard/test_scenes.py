@@ -4,6 +4,7 @@ scene buttons set the same view; the home page's lecture plan lists every scene 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 
 import numpy as np
@@ -197,7 +198,7 @@ def test_the_buffer_grows_by_words_along_its_bound():
     stored, bound = traces["bits stored (words + heads)"]["y"], traces["bound Σ D log₂(1/β)"]["y"]
     D = 2
     assert stored[0] == 64 * D and stored[-1] >= stored[0] + 10 * 32
-    assert all((b - a) % 32 == 0 for a, b in zip(stored, stored[1:], strict=False))
+    assert all((b - a) % 32 == 0 for a, b in itertools.pairwise(stored))
     assert all(s >= b and s - b <= 64 * D for s, b in zip(stored, bound, strict=True))
 
 
