@@ -4,7 +4,7 @@ the results go, at a desk or in lecture mode; the one-line link warning; the the
 At a desk (1440 x 900) a page is a title, its introduction, a strip of scenes, and two columns:
 controls on the left, tabs and results on the right. In lecture mode (a projector at 1280 x 720
 or 1920 x 1080) the sidebar starts folded away, the controls fold into a *Settings* panel and the
-introduction into *About this page*, both in one strip with the scenes, so the results start on
+introduction into *About*, both in one strip with the scenes, so the results start on
 the first screen at full width; text, metrics and plot text are enlarged (``LECTURE_CSS``,
 ``plots.lecture_fonts``). ``app.py`` calls :func:`sidebar` before the page and :func:`finish`
 after it; a page calls :func:`page` once.
@@ -49,8 +49,9 @@ h1 { font-size: 2.0rem !important; padding: 0 0 0.4rem 0 !important; }
 [data-testid="stMetricValue"], [data-testid="stMetricValue"] p { font-size: 2.4rem; line-height: 1.2; }
 [data-testid="stTab"] p { font-size: 1.1rem; }
 [data-testid="stSidebarNav"] span { white-space: normal; }
+.stButton button, [data-testid="stPopover"] button { min-height: 2.1rem; padding: 0.1rem 0.7rem; }
+.stButton button p, [data-testid="stPopover"] button p { font-size: 0.85rem; }
 .katex { font-size: 1.2em; }
-.katex-display { overflow-x: auto; overflow-y: hidden; }
 </style>
 """
 
@@ -156,7 +157,7 @@ def page(url_path: str, intro: str, latex: str = "", *, controls: bool = True, t
     if shared.lecture:
         strip = st.container(horizontal=True, vertical_alignment="center", gap="small")
         settings = strip.popover("Settings", icon=":material/tune:") if controls else st.container()
-        with strip.popover("About this page", icon=":material/info:"):
+        with strip.popover("About", icon=":material/info:", help="what this page shows, and its equation"):
             st.markdown(intro)
             if latex:
                 st.latex(latex)
@@ -236,5 +237,4 @@ def _scene_buttons(where: Any, page_scenes: tuple[Scene, ...], caption: str = ""
     if caption and page_scenes:
         where.caption(caption)
     for scene in page_scenes:
-        where.button(scene.name, key=f"scene_{scene.key}", on_click=apply_scene, args=(scene,),
-                     icon=":material/slideshow:", help=scene.claim)
+        where.button(scene.name, key=f"scene_{scene.key}", on_click=apply_scene, args=(scene,), help=scene.claim)

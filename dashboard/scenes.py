@@ -79,7 +79,7 @@ SCENES: tuple[Scene, ...] = (
           "The information buffer grows by whole 32-bit words as training runs, along the bound Σ D log₂(1/β) "
           "of the bits that the step destroys, and never more than 64 bits per parameter above it.",
           {"reversible_tab": "Info buffer"}),
-    Scene("det-beta-d", "det = β^D", "reversible", 7,
+    Scene("det-beta-d", "det = βᴰ", "reversible", 7,
           "A polygon of states (p, θ) shrinks in area by exactly β per step (area after K steps over βᴷ is 1), "
           "so the Jacobian's determinant is β for D = 1 and β^D in general.",
           {"reversible_tab": "Phase space"}),

@@ -27,10 +27,10 @@ with page.main:
     plan = st.columns(2, gap="large")
     for problem in site.PROBLEMS:
         with plan[0 if problem <= 4 else 1]:
-            st.markdown(f"**Problem {problem}:** {site.PROBLEMS[problem]}")
-            for scene in (s for s in scenes.lecture_plan() if s.problem == problem):
-                spec = site.page(scene.page)
-                st.page_link(spec.script, label=f"{scene.name} ({spec.title})", icon=":material/slideshow:",
+            these = [s for s in scenes.lecture_plan() if s.problem == problem]
+            st.markdown(f"**Problem {problem}:** {site.PROBLEMS[problem]} (*{site.page(these[0].page).title}*)")
+            for scene in these:
+                st.page_link(site.page(scene.page).script, label=scene.name, icon=":material/slideshow:",
                              query_params={"scene": scene.key}, help=scene.claim)
 
     st.subheader("The three recurrences")

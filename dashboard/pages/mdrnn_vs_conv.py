@@ -56,13 +56,19 @@ with main:
 # --------------------------------------------------------------------------- context
 with tab_ctx:
     if tab_ctx.open:
-        st.latex(r"S(i, j) = \left\| \frac{\partial h^{(i^*, j^*)}}{\partial x^{(i, j)}} \right\|_F")
-        st.markdown("One backward sweep per output unit (run as one batch) gives a row of this Jacobian; no "
-                    "finite differences. Grey cells are **exactly zero**: the output cannot see that input.")
-        frame = pd.DataFrame([{"model": models[k].label, "i": r, "j": c, "S": models[k].map[r, c]}
-                              for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
+        def definition() -> None:
+            st.latex(r"S(i, j) = \left\| \frac{\partial h^{(i^*, j^*)}}{\partial x^{(i, j)}} \right\|_F")
+            st.markdown("One backward sweep per output unit (run as one batch) gives a row of this Jacobian; no "
+                        "finite differences. Grey cells are **exactly zero**: the output cannot see that input.")
+
+        if not page.lecture:  # above the maps at a desk, under them in lecture mode
+            definition()
+        maps = pd.DataFrame([{"model": models[k].label, "i": r, "j": c, "S": models[k].map[r, c]}
+                             for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
         fig = plots.sensitivity_maps([models[k].map for k in ORDER], [SHORT[k] for k in ORDER], i, j)
-        widgets.chart(fig, frame, "mdrnn_vs_conv_sensitivity")
+        widgets.chart(fig, maps, "mdrnn_vs_conv_sensitivity")
+        if page.lecture:
+            definition()
         st.markdown("\n".join(f"- {line}" for line in summary[:2]))
         st.dataframe(pd.DataFrame([{"model": models[k].label, "cells seen (S > 0)": models[k].seen_cells,
                                     "cells in its context": models[k].context_cells,
