@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from core import timing
+from core import equations, timing
 from core.backend import describe_device, select_backend
 from core.config import RunConfig
 from core.grid import bench as grid_bench
@@ -64,6 +64,12 @@ def backend_report(name: str) -> dict[str, Any]:
         backend = select_backend("numpy")
         error = f"{exc}. Running on NumPy instead."
     return {"backend": backend.name, "error": error, **describe_device(backend.name)}
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def seed_equations(page: str) -> tuple[equations.EquationRow, ...]:
+    """The seed's numbered equations a page concerns, each with its evidence (core.equations)."""
+    return equations.table(page)
 
 
 # --- LSTM through time (core.lstm) ------------------------------------------------------------

@@ -188,6 +188,17 @@ def chart(fig: go.Figure, data: pd.DataFrame | dict[str, Any], name: str, *,
     downloads(data, name)
 
 
+def seed_table(rows: Sequence[Any], title: str) -> None:
+    """The seed's equations of a page: each one's verdict and the figure that shows it."""
+    st.subheader(title)
+    st.dataframe(pd.DataFrame([{"eq": f"({r.equation.number})", "says": r.equation.says, "verdict": r.equation.verdict,
+                                "evidence": r.figure, "what the evidence measures": r.measures} for r in rows]),
+                 hide_index=True, width="stretch",
+                 column_config={"evidence": st.column_config.NumberColumn(format="%.3g")})
+    st.caption("All thirty of the seed's numbered equations are in README.md with the same verdicts; each figure "
+               "is computed with the lab's own functions (core/equations.py).")
+
+
 PYTHON = ".venv/bin/python"  # the interpreter `make run` and `make test` set up in the project folder
 
 

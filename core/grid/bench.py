@@ -25,7 +25,7 @@ import numpy as np
 from core import timing
 from core.backend import Backend, blas_threads, describe_device, dtype_of, inplace_module, synchronize, to_numpy
 from core.config import Config, param
-from core.grid import cost, mdrnn
+from core.grid import cost, layout, mdrnn
 from core.grid.mdrnn import GridConfig
 from core.limits import ConfigError, require_finite, require_time
 
@@ -115,6 +115,9 @@ class ScheduleRun:
     peak_state_bytes: int
     macs_over_seed_model: float
     macs_over_exact_model: float
+    flops: int  # two per multiply-add plus the additions beside the products
+    tanh: int
+    calls: int  # arithmetic calls: products, additions, tanh (on a GPU, kernel launches)
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,9 @@ class Measurement:
     macs_model_seed: int  # eq (11)
     macs_model_exact: int
     macs_model_dense: int
-    steps_model: dict[str, int]
+    flops_model_exact: int
+    steps_model: dict[str, int]  # raster: Gr Gc; wavefront: Gr + Gc - 1
+    longest_chain: int  # the most cells on one chain of dependencies: a lower bound on any schedule's steps
     schedules: dict[str, ScheduleRun]
     speedup_wavefront_over_raster: float  # nan with ``speedup_note`` when it cannot be measured
     speedup_note: str
@@ -191,7 +196,8 @@ def _measure(cfg: GridConfig, backend: Backend, tc: CostConfig, precision: str, 
                                 macs_recurrent=r.cost.macs_recurrent, products=r.cost.products,
                                 peak_state_bytes=r.cost.peak_state_bytes,
                                 macs_over_seed_model=r.cost.macs / seed_macs,
-                                macs_over_exact_model=r.cost.macs / exact)
+                                macs_over_exact_model=r.cost.macs / exact, flops=r.cost.flops, tanh=r.cost.tanh,
+                                calls=r.cost.calls)
                  for s, r in runs.items()}
     speedup = timing.compare(times["raster"], times["wavefront"], "the speedup")
     out: dict[str, Any] = dict(
@@ -199,8 +205,9 @@ def _measure(cfg: GridConfig, backend: Backend, tc: CostConfig, precision: str, 
                 "device": describe_device(backend.name)["summary"], "blas_threads": tc.blas_threads or "default"},
         weights=params.count(bias=False), weights_formula=cost.weights_seed(D, H),
         weights_with_bias=params.count(bias=True), macs_model_seed=seed_macs, macs_model_exact=exact,
-        macs_model_dense=cost.macs_dense(Gr, Gc, D, H, B),
+        macs_model_dense=cost.macs_dense(Gr, Gc, D, H, B), flops_model_exact=cost.flops_exact(Gr, Gc, D, H, B),
         steps_model={"raster": cost.steps_raster(Gr, Gc), "wavefront": cost.steps_wavefront(Gr, Gc)},
+        longest_chain=layout.longest_chain(Gr, Gc),
         schedules=schedules, speedup_wavefront_over_raster=speedup.value, speedup_note=speedup.reason,
         max_abs_difference_raster_wavefront=float(np.abs(h["raster"] - h["wavefront"]).max()))
     if fused:

@@ -81,7 +81,7 @@ def sensitivity_summary(report: SensitivityReport, sweep: ForgetBiasSweep | None
                  "lower": "fades faster per step than the tanh MDRNN's, against the seed's comparison",
                  "unclear": "fades per step much as the tanh MDRNN's does"}[conv.call]
     lines.append(f"The conv net's sensitivity {conv_call} ({_difference(conv)}); beyond its "
-                 f"{m['conv'].window} x {m['conv'].window} window it is exactly zero, at any depth of training.")
+                 f"{m['conv'].window} x {m['conv'].window} window it is exactly zero, whatever its weights.")
     if sweep is not None:
         rising = all(b > a_ for a_, b in zip(sweep.stable, sweep.stable[1:], strict=False))
         lines.append(
@@ -103,12 +103,12 @@ def _pct(p: float) -> str:
     return f"{100 * p:.1f}%"
 
 
-def kept_share(correct: np.ndarray) -> float:
-    """The share of above-chance accuracy a model keeps under a warp, from its (n_test, levels)
+def kept_share(correct: np.ndarray) -> np.ndarray:
+    """The share of above-chance accuracy a model keeps under a warp, from its (..., n_test, levels)
     correctness: (mean accuracy over the warped strengths - chance) / (clean accuracy - chance).
     Raw points lost would favour a weaker model, which has fewer to lose."""
-    acc = correct.mean(axis=0)
-    return float((acc[1:].mean() - CHANCE) / max(acc[0] - CHANCE, 1e-9))
+    acc = correct.mean(axis=-2)  # (..., levels)
+    return (acc[..., 1:].mean(axis=-1) - CHANCE) / np.maximum(acc[..., 0] - CHANCE, 1e-9)
 
 
 def warp_summary(result: WarpTest) -> list[str]:
@@ -146,8 +146,9 @@ def warp_summary(result: WarpTest) -> list[str]:
             d = compare(per[key].T, per["conv"].T, kept_share)  # rows: the same test digits for both
             verdict = {"higher": "supports the claim", "lower": "goes against the claim",
                        "unclear": "shows no clear difference"}[d.call]
-            parts.append(f"the {models[key].label} kept {_pct(kept_share(per[key].T))} of its above-chance accuracy "
-                         f"against the conv net's {_pct(kept_share(per['conv'].T))}: this {verdict} (difference "
+            kept, kept_conv = float(kept_share(per[key].T)), float(kept_share(per["conv"].T))
+            parts.append(f"the {models[key].label} kept {_pct(kept)} of its above-chance accuracy against the "
+                         f"conv net's {_pct(kept_conv)}: this {verdict} (difference "
                          f"{100 * d.value:+.1f} points of share, 95% interval "
                          f"[{100 * d.low:+.1f}, {100 * d.high:+.1f}] over the {n} test digits)")
         lines.append(f"{kind.capitalize()} up to {amounts[-1]:g} {unit}, averaged over the warped strengths: "

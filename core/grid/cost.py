@@ -85,6 +85,22 @@ def tanh_count(Gr: int, Gc: int, H: int, B: int = 1) -> int:
     return B * Gr * Gc * H
 
 
+def additions_exact(Gr: int, Gc: int, H: int, B: int = 1) -> int:
+    """Vector additions beside the products, in ``core.grid.mdrnn``: the bias added to every
+    cell's projected input, and each neighbour product added to the cell's sum: B H (Gr Gc +
+    Gr(Gc - 1) + (Gr - 1)Gc)."""
+    west, north = recurrent_products(Gr, Gc)
+    return B * H * (Gr * Gc + west + north)
+
+
+def flops_exact(Gr: int, Gc: int, D: int, H: int, B: int = 1) -> int:
+    """Floating-point operations of one forward pass: two per multiply-add (a multiplication and
+    an addition) plus the additions beside the products; the tanh evaluations are counted apart
+    (:func:`tanh_count`). Problem 3's "multiplications and additions" in this unit: about twice
+    the multiply-add count."""
+    return 2 * macs_exact(Gr, Gc, D, H, B) + additions_exact(Gr, Gc, H, B)
+
+
 # --------------------------------------------------------------------------- steps
 
 
@@ -177,6 +193,14 @@ class ScheduleCost:
     macs_recurrent: int  # of which: the neighbour products W_W h_W and W_N h_N
     products: int  # matrix-product calls issued (Python-level launches)
     peak_state_bytes: int  # largest total of state buffers held at once
+    additions: int = 0  # elements added beside the products (bias, neighbour sums)
+    tanh: int = 0  # tanh evaluations
+    calls: int = 0  # arithmetic calls issued, products and elementwise: on a GPU, kernel launches
+
+    @property
+    def flops(self) -> int:
+        """Two per multiply-add, plus the additions beside the products (tanh apart)."""
+        return 2 * self.macs + self.additions
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -187,9 +211,10 @@ class Tally:
     """Counter a schedule updates as it runs; :meth:`result` freezes it into a ScheduleCost.
 
     ``mm(a, b, kind)`` performs ``a @ b`` for 2-D ``a`` (M, K) and ``b`` (K, N) and adds
-    M*K*N multiply-adds under ``kind`` ("input", "recurrent" or "other"); ``step()`` marks one
-    sequential step; ``hold(*arrays)`` adds buffers to the state memory held (``release``
-    removes them), tracking the peak.
+    M*K*N multiply-adds under ``kind`` ("input", "recurrent" or "other"); ``elementwise(op, n)``
+    records an addition or tanh call over n elements; ``step()`` marks one sequential step;
+    ``hold(*arrays)`` adds buffers to the state memory held (``release`` removes them), tracking
+    the peak.
     """
 
     schedule: str
@@ -198,6 +223,8 @@ class Tally:
     products: int = 0
     held_bytes: int = 0
     peak_bytes: int = 0
+    elements: dict[str, int] = field(default_factory=lambda: {"add": 0, "tanh": 0})
+    elementwise_calls: int = 0
 
     def mm(self, a: Any, b: Any, kind: str, out: Any = None, module: Any = np) -> Any:
         """a @ b, counted; with ``out``, written there by ``module.matmul`` (NumPy or CuPy)."""
@@ -215,6 +242,11 @@ class Tally:
         self.macs_by_kind[kind] += macs
         self.products += products
 
+    def elementwise(self, op: str, n: int) -> None:
+        """Record one elementwise call of ``op`` ("add" or "tanh") over ``n`` elements."""
+        self.elements[op] += n
+        self.elementwise_calls += 1
+
     def step(self, n: int = 1) -> None:
         self.steps += n
 
@@ -228,7 +260,8 @@ class Tally:
     def result(self) -> ScheduleCost:
         m = self.macs_by_kind
         return ScheduleCost(self.schedule, self.steps, sum(m.values()), m["input"], m["recurrent"],
-                            self.products, self.peak_bytes)
+                            self.products, self.peak_bytes, additions=self.elements["add"],
+                            tanh=self.elements["tanh"], calls=self.products + self.elementwise_calls)
 
 
 def nbytes(a: Any) -> int:

@@ -67,3 +67,15 @@ def cell_steps(Gr: int, Gc: int, schedule: str) -> np.ndarray:
     if schedule == "wavefront":
         return i + j
     raise ValueError(f"unknown schedule {schedule!r}")
+
+
+def longest_chain(Gr: int, Gc: int) -> int:
+    """The most cells on any chain of dependencies of the grid, found by walking it: cell (i, j)
+    waits for (i, j-1) and (i-1, j), so its depth is one more than theirs. No schedule, however
+    many products it runs at once, can finish in fewer steps: 2G - 1 is a lower bound as well as
+    the wavefront's count (seed problem 4)."""
+    depth = np.zeros((Gr, Gc), dtype=np.int64)
+    for i in range(Gr):
+        for j in range(Gc):
+            depth[i, j] = 1 + max(depth[i, j - 1] if j else 0, depth[i - 1, j] if i else 0)
+    return int(depth.max())

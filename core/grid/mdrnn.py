@@ -129,6 +129,7 @@ def _project(params: MDRNNParams, x: Any, tally: Tally, out: Any = None) -> Any:
     xs = xp.reshape(xp.permute_dims(x, (1, 2, 0, 3)), (Gr * Gc * B, D))  # (Gr Gc B, D)
     Z = xp.reshape(tally.mm(xs, params.W_in.T, "input"), (Gr, Gc, B, params.H))  # (Gr, Gc, B, H)
     tally.hold(Z)  # the projected inputs: part of the state memory of both schedules
+    tally.elementwise("add", Gr * Gc * B * params.H)  # the bias
     if out is None:
         return Z + params.b
     np.add(Z, params.b, out=out)
@@ -161,9 +162,12 @@ def _raster(params: MDRNNParams, x: Any) -> Forward:
             a = P[i, j, ...]  # (B, H)
             if j > 0:  # the first column's west state is zero: nothing to multiply
                 a = a + tally.mm(h[i, j - 1, ...], W_Wt, "recurrent")
+                tally.elementwise("add", a.size)
             if i > 0:  # likewise the first row's north state
                 a = a + tally.mm(h[i - 1, j, ...], W_Nt, "recurrent")
+                tally.elementwise("add", a.size)
             h[i, j, ...] = xp.tanh(a)
+            tally.elementwise("tanh", a.size)
             tally.step()
     return Forward(xp.permute_dims(h, (2, 0, 1, 3)), tally.result())
 
@@ -226,11 +230,14 @@ def _wavefront_step(S: Any, d: int, lo: int, n: int, nw: int, n0: int, W_Wt: Any
         west = xp.reshape(S[d, lo + 1:lo + 1 + nw, ...], (nw * B, H))  # (nw B, H)
         zw = xp.reshape(tally.mm(west, W_Wt, "recurrent"), (nw, B, H))
         a = xp.concat([a[:nw, ...] + zw, a[nw:, ...]], axis=0) if nw < n else a + zw
+        tally.elementwise("add", nw * B * H)
     if n0 < n:
         north = xp.reshape(S[d, lo + n0:lo + n, ...], ((n - n0) * B, H))  # ((n - n0) B, H)
         zn = xp.reshape(tally.mm(north, W_Nt, "recurrent"), (n - n0, B, H))
         a = xp.concat([a[:n0, ...], a[n0:, ...] + zn], axis=0) if n0 > 0 else a + zn
+        tally.elementwise("add", (n - n0) * B * H)
     S[d + 1, lo + 1:lo + 1 + n, ...] = xp.tanh(a)
+    tally.elementwise("tanh", n * B * H)
 
 
 def _wavefront_step_backward(A: Any, Gk: Any, Hs: Any, d: int, lo: int, n: int, e0: int, ns: int,
@@ -264,14 +271,14 @@ def _wavefront_step_inplace(mod: Any, S: Any, d: int, lo: int, n: int, nw: int, 
         t = work[:nw * B]
         tally.mm(S[d, lo + 1:lo + 1 + nw].reshape(nw * B, H), W_Wt, "recurrent", out=t, module=mod)
         mod.add(a[:nw * B], t, out=a[:nw * B])
+        tally.elementwise("add", nw * B * H)
     if n0 < n:
         t = work[:(n - n0) * B]
         tally.mm(S[d, lo + n0:lo + n].reshape((n - n0) * B, H), W_Nt, "recurrent", out=t, module=mod)
         mod.add(a[n0 * B:], t, out=a[n0 * B:])
+        tally.elementwise("add", (n - n0) * B * H)
     mod.tanh(a, out=a)
-
-
-# --------------------------------------------------------------------------- backward
+    tally.elementwise("tanh", n * B * H)
 
 
 @dataclass(frozen=True)
@@ -292,18 +299,11 @@ def backward(params: MDRNNParams, x: Any, h: Any, h_bar: Any) -> tuple[Grads, Sc
     """Adjoints of W_in, W_W, W_N, b and x, given the states ``h`` of :func:`forward` (either
     schedule) and ``h_bar`` = dL/dh(i, j) from outside the grid, both (B, Gr, Gc, H).
 
-    The reverse wavefront visits diagonals d = Gr + Gc - 2 ... 0. A cell's total state adjoint
-    is its outside part plus what its east and south neighbours send back::
-
-        h_bar(i, j) += W_W^T a_bar(i, j+1) + W_N^T a_bar(i+1, j),   a_bar = h_bar * (1 - h^2)
-
-    and both neighbours lie on diagonal d + 1 (skewed: ``A[d + 1, i]`` and ``A[d + 1, i + 1]``).
-    After the sweep, with a_bar of every cell known::
-
-        W_in_bar = sum a_bar x^T,  W_W_bar = sum a_bar(i,j) h(i,j-1)^T,  W_N_bar = sum a_bar(i,j) h(i-1,j)^T,
-        b_bar = sum a_bar,  x_bar(i, j) = W_in^T a_bar(i, j)
-
-    each as one product over all cells (the sums run over the batch too).
+    The reverse wavefront visits diagonals d = Gr + Gc - 2 ... 0; a cell's total state adjoint is
+    its outside part plus what its east and south neighbours (both on diagonal d + 1) send back:
+    h_bar(i, j) += W_W^T a_bar(i, j+1) + W_N^T a_bar(i+1, j), a_bar = h_bar * (1 - h^2). After
+    the sweep W_in_bar = sum a_bar x^T, W_W_bar = sum a_bar(i,j) h(i,j-1)^T, W_N_bar likewise,
+    b_bar = sum a_bar and x_bar = W_in^T a_bar, each one product over all cells and the batch.
     """
     _check(params, x)
     xp = namespace(x, h, h_bar, params.W_in)

@@ -38,17 +38,25 @@ class Difference:
         return "unclear"
 
 
-def compare(a: np.ndarray, b: np.ndarray, statistic: Callable[[np.ndarray], float] = np.mean,
+def sample_mean(samples: np.ndarray) -> np.ndarray:
+    """The mean of each sample: (..., n) -> (...)."""
+    return samples.mean(axis=-1)
+
+
+def compare(a: np.ndarray, b: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray] = sample_mean,
             seed: int = 0) -> Difference:
     """statistic(a) − statistic(b) for paired samples a, b (same first axis: seeds or digits),
-    with a 95% percentile interval from RESAMPLES paired bootstrap resamples of that axis."""
+    with a 95% percentile interval from RESAMPLES paired bootstrap resamples of that axis.
+
+    ``statistic`` maps samples of shape (..., n, *rest) to (...): it is applied to all resamples at
+    once, (RESAMPLES, n, *rest), and to the sample itself, (n, *rest). The default is the mean of
+    one-dimensional samples."""
     a, b = np.asarray(a), np.asarray(b)
     if len(a) != len(b) or len(a) == 0:
         raise ValueError(f"paired samples must have the same, non-zero length: {len(a)} and {len(b)}")
     n = len(a)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, n, size=(RESAMPLES, n))
-    diffs = np.array([statistic(a[idx]) - statistic(b[idx]) for idx in picks])
+    picks = np.random.default_rng(seed).integers(0, n, size=(RESAMPLES, n))
+    diffs = statistic(a[picks]) - statistic(b[picks])
     tail = (1 - LEVEL) / 2 * 100
     low, high = np.percentile(diffs, [tail, 100 - tail])
     return Difference(float(statistic(a) - statistic(b)), float(low), float(high), n)

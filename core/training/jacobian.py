@@ -9,8 +9,10 @@ then z1 = y1, z2 = y2 + G(y1) with G the identity. So (state order (p, theta))
 
 and det = det(dz/dy) det(dy/dx) = 1 * beta^D. The seed's eqs (28)-(29) label the Hessian
 block dF/dx1 (it is dF/dx2: F reads theta = x2; dF/dx1 = 0) and the lower block dG/dx1 (it is
-dG/dy1 = I; the chain-rule dG(y1(x))/dx1 would be beta I), and eq (30) writes the first
-determinant as "I" (it is the number 1). The conclusion det = beta^D is right. Every block is
+dG/dy1 = I; the chain-rule dG(y1(x))/dx1 would be beta I), writes the block beta I as the
+scalar beta, and never defines D (the number of parameters, the length of theta, not problem
+3's input size); eq (30) writes the first determinant as "I" (it is the number 1). The
+conclusion det = beta^D is right. Every block is
 computed here from Hessian-vector products and checked against finite differences.
 """
 

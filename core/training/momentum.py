@@ -7,12 +7,16 @@ Forward, seed eqs (15)-(16), with per-step schedules alpha(k), beta(k):
 Inverse, seed eqs (13)-(14), in the order that works: (14) first, theta(k) = theta(k+1) -
 p(k+1), and only then (13), p(k) = (p(k+1) + alpha grad J(theta(k))) / beta, because (13)
 needs the gradient at theta(k). Written in the seed's order, (13) can only use theta(k+1)
-(:func:`inverse_step_seed_order`), and the step is wrong by alpha H p(k+1) / beta.
+(:func:`inverse_step_seed_order`), and the step is wrong by alpha (grad J(theta(k+1)) - grad
+J(theta(k))) / beta: exactly alpha H p(k+1) / beta for a quadratic J, to first order otherwise.
 
-In float32/float64 the inverse drifts: each step rounds away log2(1/beta) bits per parameter
-and dividing by beta amplifies the rounding error, so it grows like beta^-k. In ``exact``
-mode (``core.training.exact``) p and theta are fixed-point integers and the lost bits are kept in an
-information buffer, so theta(0) and p(0) come back bit for bit.
+In float32/float64 the inverse drifts. Each step shrinks volume by det = beta^D, while floating
+point keeps a fixed relative resolution: states the step brings closer than that resolution end
+up on the same float, and what told them apart is gone, at D log2(1/beta) bits per step. The
+inverse divides by beta, which multiplies every rounding error by 1/beta per step undone, so the
+drift grows like beta^-k. In ``exact`` mode (``core.training.exact``) p and theta are fixed-point
+integers and the bits the multiplication by beta discards are kept in an information buffer, so
+theta(0) and p(0) come back bit for bit.
 """
 
 from __future__ import annotations
@@ -217,7 +221,8 @@ class OrderCheck:
 def inverse_order_check(cfg: TrainConfig, backend: Backend, *, seed: int = 0, at: int = 10) -> OrderCheck:
     """One inverse step from s(k+1), k = ``at``, in the order that works (eq (14), then (13)
     with grad J(theta(k))) and in the seed's order ((13) first, so with grad J(theta(k+1))).
-    The seed's order is off by alpha H (theta(k+1) - theta(k)) / beta = alpha H p(k+1) / beta."""
+    The seed's order is off by alpha (grad J(theta(k+1)) - grad J(theta(k))) / beta, which is
+    alpha H p(k+1) / beta for a quadratic J and to first order otherwise (``predicted``)."""
     obj = make_objective(cfg.objective, backend, D=cfg.D, cond=cfg.cond, l2=cfg.l2, seed=seed)
     xp = backend.xp
     alphas, _, betas = schedules(cfg.replace(steps=max(cfg.steps, at + 1)))

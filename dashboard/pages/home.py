@@ -9,9 +9,10 @@ from dashboard.site import PAGES
 page = frame.page(
     "home",
     "Three recurrences, each **run forward**, **differentiated backward**, and (the last one) "
-    "**inverted exactly**. Every equation shown here is checked numerically; where the "
-    "homework solution this lab grew from (the *seed*) is wrong, the page shows the seed's "
-    "version, the corrected one, and the evidence.",
+    "**inverted exactly**. Each of the thirty numbered equations of the homework solution this lab "
+    "grew from (the *seed*) is evaluated with the lab's own functions, or the page says why there is "
+    "nothing to evaluate (a definition, an argument that restates the question); where the seed is "
+    "wrong, the page shows the seed's version, the corrected one, and the evidence.",
     controls=False, title="Recurrence Lab")
 
 with page.main:

@@ -165,6 +165,7 @@ with tab_seed:
                      hide_index=True, width="stretch")
         st.caption("As written, eq (1) never adds ∂L/∂h(t), so no loss ever enters the recursion and every "
                    "adjoint, w̄_ix included, is exactly 0.")
+        widgets.seed_table(compute.seed_equations("lstm"), "Eqs (1)-(9) at a glance")
         seed_args = cli_command(cfg, topic="lstm seed", skip=("B", "D", "H"),
                                 extra=("--step", str(t), "--seed", str(run.seed)))
         widgets.reproduce(seed_args, "Prints every equation: as written, BPTT, finite "

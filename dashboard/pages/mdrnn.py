@@ -73,8 +73,20 @@ with tab_wave:
             "Each step is one batched product per neighbour over the whole diagonal. The states are "
             "stored *skewed* (diagonal $d$, row $i$), so a diagonal and its two neighbours are contiguous "
             "slices of memory and no cells are gathered with index arrays.")
-        widgets.reproduce(cli_command(grid, run=run), "Prints the steps and the counted multiply-adds of both "
-                          "schedules (schedules: raster, wavefront), with their timings.")
+        wave = sched["wavefront"]
+        per_step = (wave.calls - 3) / max(wave.steps - 1, 1)  # the projection, its bias, the corner's tanh apart
+        step_calls = ("five arithmetic calls (two products, two additions, one tanh)" if per_step == 5 else
+                      f"{per_step:.2g} arithmetic calls on average (a diagonal of one row or column has one "
+                      "neighbour: one product, one addition, one tanh)")
+        st.markdown(
+            f"**It is also a lower bound**, which the seed does not say: walking the grid's dependencies cell by "
+            f"cell, the longest chain of cells that must wait for one another has {result.longest_chain:,} cells, "
+            "so no schedule, whatever it runs at once, finishes in fewer steps. Outside the count the code does "
+            "one more thing, up front: the input projection $W_{in}x$ of every cell in one product, with its bias. "
+            f"A step after the first is then {step_calls}, {wave.calls:,} calls in all for this grid: on a GPU "
+            "each call is a kernel launch, which is what a step costs at small sizes.")
+        widgets.reproduce(cost_args, "Prints the steps of both schedules, the longest chain of dependencies and "
+                          "the arithmetic calls (`calls`) of each schedule.")
 
 # --------------------------------------------------------------------------- cost
 with tab_cost:
@@ -102,8 +114,24 @@ with tab_cost:
         widgets.chart(plots.cost_bars(labels, macs, kinds),
                       {"label": labels, "kind": kinds, "multiply_adds": macs}, "mdrnn_macs")
         st.markdown(f"**Which model is right.** {result.verdict}")
+        st.dataframe(pd.DataFrame([
+            {"unit": "multiply-adds (counted)", "this grid": sched["wavefront"].macs,
+             "the seed's eq (11)": result.macs_model_seed,
+             "verdict on the seed": "eq (11) is wrong: one H×H product per cell instead of two"},
+            {"unit": "floating-point operations (2 per multiply-add, plus additions; counted)",
+             "this grid": sched["wavefront"].flops, "the seed's eq (11)": 2 * result.macs_model_seed,
+             "verdict on the seed": "about twice the multiply-adds; eq (11) undercounts here too"},
+            {"unit": "tanh evaluations (counted, not arithmetic operations)", "this grid": sched["wavefront"].tanh,
+             "the seed's eq (11)": None, "verdict on the seed": "not in the seed's count"},
+            {"unit": "order of growth", "this grid": None, "the seed's eq (11)": None,
+             "verdict on the seed": "O(G²DH + G²H²), the seed's last line, is right"}]),
+            hide_index=True, width="stretch",
+            column_config={"this grid": st.column_config.NumberColumn(format="localized"),
+                           "the seed's eq (11)": st.column_config.NumberColumn(format="localized")})
         if grid.B > 1:
             st.caption(f"All counts are for the batch of B = {grid.B} grids (the seed's formulas are per grid).")
+
+        widgets.seed_table(compute.seed_equations("mdrnn"), "Eqs (10)-(11) at a glance")
 
         st.subheader("Weights (problem 3, eq (10))")
         w1, w2, w3 = st.columns(3)

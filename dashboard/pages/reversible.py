@@ -34,9 +34,11 @@ page = frame.page(
     "One training step maps $s^{(k)} = (p^{(k)}, \\theta^{(k)})$ to $s^{(k+1)}$: "
     "$p^{(k+1)} = \\beta p^{(k)} - \\alpha \\nabla J(\\theta^{(k)})$, "
     "$\\theta^{(k+1)} = \\theta^{(k)} + p^{(k+1)}$. The map is invertible, so training can be run "
-    "backwards. But it shrinks volume by $\\beta^D$ per step: floating point rounds away "
-    "$D \\log_2(1/\\beta)$ bits each step and the inverse drifts like $\\beta^{-k}$. In **exact** "
-    "arithmetic (fixed point, with the lost bits kept in a buffer; Maclaurin, Duvenaud & Adams 2015) "
+    "backwards. But it shrinks volume by $\\beta^D$ per step, while floating point keeps a fixed relative "
+    "resolution: states brought closer than that land on the same number, and the information that told "
+    "them apart, $D \\log_2(1/\\beta)$ bits per step, is gone. The inverse divides by $\\beta$, so each "
+    "rounding error grows by $1/\\beta$ per step undone: the inverse drifts like $\\beta^{-k}$. In **exact** "
+    "arithmetic (fixed point, with the discarded bits kept in a buffer; Maclaurin, Duvenaud & Adams 2015) "
     "the start comes back bit for bit, which gives gradients with respect to the learning rates "
     "without storing the trajectory.")
 run, left, right = page.run, page.controls, page.main
@@ -184,10 +186,13 @@ with right, widgets.stop_on_error(reproduce_run):
             st.markdown(
                 "**Right as equations, wrong as an order.** (13) needs $\\nabla J(\\theta^{(k)})$, which is "
                 "only known after (14). Evaluated in the written order, (13) can only use "
-                "$\\theta^{(k+1)}$ and misses by $\\alpha H p^{(k+1)}/\\beta$. Corrected: evaluate (14) first.")
+                "$\\theta^{(k+1)}$ and misses by "
+                "$\\alpha(\\nabla J(\\theta^{(k+1)}) - \\nabla J(\\theta^{(k)}))/\\beta$: exactly "
+                "$\\alpha H p^{(k+1)}/\\beta$ when $J$ is quadratic, and to first order in $p^{(k+1)}$ "
+                "otherwise. Corrected: evaluate (14) first.")
             st.dataframe(pd.DataFrame({
                 "one inverse step": ["(14) then (13): the order that works", "(13) then (14): the seed's order",
-                                     "predicted miss α|H p(k+1)|/β"],
+                                     "α|H p(k+1)|/β (exact for a quadratic J, first order otherwise)"],
                 "max error": [f"{getattr(order, key):.3e}" for key in ("error_theta_first", "error_seed_order",
                                                               "predicted_alpha_H_p_over_beta")]}),
                 hide_index=True)
@@ -210,6 +215,9 @@ with right, widgets.stop_on_error(reproduce_run):
                 f"{jac.seed_dG_dx1_product_error:.3g}). With the right blocks the product is the "
                 f"finite-difference Jacobian to {jac.jacobian_hvp_vs_fd_max_error:.1e}. The first "
                 "matrix of (28) also has a stray third row.\n"
+                "- The notation of (28)-(30): the block $\\partial y_1/\\partial x_1$ is the matrix $\\beta I$, "
+                "written as the scalar $\\beta$, and $D$ in $\\beta^D$ is never defined for this problem: it is "
+                f"the number of parameters, the length of $\\theta$ (here {jac.D}), not problem 3's input size.\n"
                 "- (30) writes the first determinant as $I$; it is the number "
                 f"{jac.det_dz_dy:g}. The conclusion is **right**: for D = {jac.D}, "
                 f"det = {jac.det:.10g} and β^D = {jac.beta_pow_D:.10g}.")
@@ -217,5 +225,6 @@ with right, widgets.stop_on_error(reproduce_run):
             st.dataframe(pd.DataFrame({"block (state order (p, θ))": list(blocks),
                                        "max error vs finite differences": [f"{v:.1e}" for v in blocks.values()]}),
                          hide_index=True)
+            widgets.seed_table(compute.seed_equations("reversible"), "Eqs (12)-(30) one by one")
             widgets.reproduce(cli_command(jac_cfg, run=run),
                               "And `.venv/bin/python -m core reversible order` for the order of (13) and (14).")

@@ -12,7 +12,8 @@ MEASURE = r"""() => {
       && r.left < window.innerWidth; };
   const canvas = document.createElement("canvas").getContext("2d");
   const wordWidth = (el, word) => { const s = getComputedStyle(el);
-    canvas.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`; return canvas.measureText(word).width; };
+    canvas.font = `${s.fontStyle} ${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    return canvas.measureText(word).width; };
   const charts = [...document.querySelectorAll(".js-plotly-plot")].filter(visible)
     .map(e => e.getBoundingClientRect().top + window.scrollY);
   const texts = [...document.querySelectorAll(".js-plotly-plot svg text")]

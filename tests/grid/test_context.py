@@ -49,7 +49,7 @@ def test_map_equals_the_jacobian_norm_by_finite_differences():
     x = NP.randn((1, 5, 5, 2), seed=1)
     S = sensitivity_map(net, p, x, 3, 4)
     for r, c in [(3, 4), (0, 0), (2, 3), (3, 1)]:
-        def h_at(s, d):
+        def h_at(s, d, r=r, c=c):
             moved = x.copy()
             moved[0, r, c, d] += s
             return net.forward(p, moved)[0][0, 3, 4]

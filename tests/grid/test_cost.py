@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from core.backend import select_backend
-from core.grid import cost, layout
+from core.grid import cost, layout, mdrnn
+
+NP = select_backend("numpy")
 
 
 def test_weight_counts_eq10_and_the_bias():
@@ -89,3 +91,38 @@ def test_cell_steps_pictures_the_two_schedules():
         layout.cell_steps(2, 2, "spiral")
     assert cost.forward_seconds(64, 64, 3, 32, 1, "raster") > cost.forward_seconds(64, 64, 3, 32, 1,
                                                                                       "wavefront")
+
+
+@pytest.mark.parametrize("Gr, Gc, D, H, B", [(1, 1, 1, 1, 1), (4, 5, 3, 2, 2), (7, 7, 2, 6, 1), (3, 9, 1, 4, 3)])
+def test_flops_additions_and_tanh_are_counted_not_assumed(Gr, Gc, D, H, B):
+    """Problem 3 in floating-point operations: two per multiply-add, plus the additions beside
+    the products (bias, neighbour sums), tanh apart; both schedules run exactly what the formulas
+    say, and the FLOPs are about twice the seed's 'multiplications and additions' count in MACs."""
+    params = mdrnn.init_params(NP, D, H, seed=0)
+    x = NP.randn((B, Gr, Gc, D), 1)
+    for schedule in mdrnn.SCHEDULES:
+        c = mdrnn.forward(params, x, schedule).cost
+        assert c.additions == cost.additions_exact(Gr, Gc, H, B)
+        assert c.tanh == cost.tanh_count(Gr, Gc, H, B)
+        assert c.flops == cost.flops_exact(Gr, Gc, D, H, B) == 2 * c.macs + c.additions
+    macs = cost.macs_exact(Gr, Gc, D, H, B)
+    assert 2 * macs < cost.flops_exact(Gr, Gc, D, H, B) <= 2 * macs + 3 * B * Gr * Gc * H
+
+
+@pytest.mark.parametrize("Gr, Gc", [(1, 1), (3, 3), (4, 7), (16, 16), (9, 2)])
+def test_two_g_minus_one_is_a_lower_bound_found_by_walking_the_dependencies(Gr, Gc):
+    """The longest chain of cells that wait for each other, walked cell by cell, is Gr + Gc - 1:
+    the wavefront's count is also the fewest steps any schedule can take (problem 4)."""
+    assert layout.longest_chain(Gr, Gc) == cost.steps_wavefront(Gr, Gc) == Gr + Gc - 1
+
+
+@pytest.mark.parametrize("G", [2, 3, 8, 17])
+def test_a_wavefront_step_is_five_arithmetic_calls(G):
+    """Every diagonal after the first holds cells with a west and cells with a north neighbour:
+    two products, two additions and one tanh. Diagonal 0 (the corner cell, no neighbour inside
+    the grid) is one tanh, and the input projection of all cells with its bias comes once, up
+    front, outside the steps. On a GPU each call is a kernel launch."""
+    c = mdrnn.forward(mdrnn.init_params(NP, 3, 4), NP.randn((1, G, G, 3), 1), "wavefront").cost
+    assert c.steps == 2 * G - 1
+    assert c.calls == 2 + 1 + 5 * (c.steps - 1)
+    assert c.products == 1 + 2 * (c.steps - 1)

@@ -13,6 +13,7 @@ from core.training.momentum import (
     TrainConfig,
     forward_float,
     inverse_float,
+    inverse_order_check,
     inverse_step,
     inverse_step_seed_order,
     momentum_step,
@@ -183,3 +184,19 @@ def test_memory_is_refused_up_front():
         TrainConfig(D=1_000_000, steps=100_000)
     with pytest.raises(ConfigError, match="out of range"):
         TrainConfig(beta=1.5)
+
+
+@pytest.mark.parametrize("objective", ["rosenbrock", "digits"])
+def test_the_seeds_order_misses_by_alpha_H_p_over_beta_only_to_first_order(objective):
+    """For a quadratic J the miss of (13)-before-(14) is exactly α H p(k+1)/β; otherwise it is
+    α(∇J(θ(k+1)) − ∇J(θ(k)))/β, which α H p(k+1)/β gives only to first order: the relative gap is
+    not rounding, and it shrinks as the step p(k+1) does (here with α)."""
+    quad = inverse_order_check(TrainConfig(objective="quadratic", D=10), NP)
+    assert quad.error_seed_order_p == pytest.approx(quad.predicted_alpha_H_p_over_beta, rel=1e-12)
+
+    def gap(alpha):
+        o = inverse_order_check(TrainConfig(objective=objective, D=10, alpha=alpha), NP)
+        return abs(o.error_seed_order_p / o.predicted_alpha_H_p_over_beta - 1)
+
+    big, small = gap(0.05), gap(0.005)
+    assert big > 1e-6 and small < big / 3
