@@ -37,6 +37,9 @@ class Bound:
     allowed: str  # the allowed values in words, for the warning
     parse: Callable[[str], Any]
     page: str = ""  # url_path of the page that drew it ('' for the sidebar)
+    options: tuple[str, ...] = ()  # the allowed texts, where they can be listed
+    lo: float | None = None  # the range of a number
+    hi: float | None = None
 
 
 def inert(raw: str) -> str:
@@ -60,14 +63,18 @@ def field_bound(cls: type, name: str, key: str, default: Any) -> Bound:
             if raw not in by_text:
                 raise ValueError(raw)
             return by_text[raw]
-    elif kind is bool:
+
+        return Bound(key, spec.label, default, allowed, parse, options=tuple(by_text))
+    if kind is bool:
         allowed = "true or false"
 
         def parse(raw: str) -> Any:
             if raw.lower() not in ("true", "false"):
                 raise ValueError(raw)
             return raw.lower() == "true"
-    elif kind in (int, float):
+
+        return Bound(key, spec.label, default, allowed, parse, options=("true", "false"))
+    if kind in (int, float):
         allowed = f"{fmt(spec.lo)} to {fmt(spec.hi)}"
 
         def parse(raw: str) -> Any:
@@ -75,12 +82,13 @@ def field_bound(cls: type, name: str, key: str, default: Any) -> Bound:
             if not (math.isfinite(value) and spec.lo <= value <= spec.hi):
                 raise ValueError(raw)
             return value
-    else:
-        allowed = "any text"
 
-        def parse(raw: str) -> Any:
-            return raw
-    return Bound(key, spec.label, default, allowed, parse)
+        return Bound(key, spec.label, default, allowed, parse, lo=spec.lo, hi=spec.hi)
+
+    def text(raw: str) -> Any:
+        return raw
+
+    return Bound(key, spec.label, default, "any text", text)
 
 
 def choice_bound(key: str, label: str, options: Sequence[str]) -> Bound:
@@ -91,7 +99,7 @@ def choice_bound(key: str, label: str, options: Sequence[str]) -> Bound:
             raise ValueError(raw)
         return raw
 
-    return Bound(key, label, options[0], ", ".join(options), parse)
+    return Bound(key, label, options[0], ", ".join(options), parse, options=tuple(options))
 
 
 def int_bound(key: str, label: str, default: int, lo: int, hi: int) -> Bound:
@@ -103,7 +111,7 @@ def int_bound(key: str, label: str, default: int, lo: int, hi: int) -> Bound:
             raise ValueError(raw)
         return value
 
-    return Bound(key, label, default, f"{lo} to {hi}", parse)
+    return Bound(key, label, default, f"{lo} to {hi}", parse, lo=lo, hi=hi)
 
 
 def registry() -> dict[str, Bound]:

@@ -128,8 +128,8 @@ def tabs(labels: Sequence[str], key: str) -> Sequence[Any]:
     """Tabs whose choice is kept in the link (``?{key}=<label>``); only the open tab is drawn.
 
     Use each as ``with tab: if tab.open: ...`` so a page computes and sends only what is seen."""
-    refused = links.check(links.choice_bound(key, "Tab", list(labels)))
-    return st.tabs(list(labels), key=key, bind=None if refused else "query-params")
+    links.check(links.choice_bound(key, "Tab", list(labels)))  # a refused tab is dropped: the first opens
+    return st.tabs(list(labels), key=key, bind="query-params")
 
 
 @contextlib.contextmanager
