@@ -165,6 +165,23 @@ def downloads(data: pd.DataFrame | dict[str, Any], name: str) -> None:
                           key=f"dl_json_{name}", on_click="ignore", icon=":material/download:")
 
 
+# printf-style formats of st.column_config and the same as Python format strings (lecture tables)
+_FORMATS = {"localized": "{:,}", "percent": "{:.0%}"}
+
+
+def table(data: pd.DataFrame, formats: dict[str, str] | None = None) -> None:
+    """A table that is never cut off: at a desk an interactive dataframe as wide as its column
+    (it scrolls and sorts), in lecture mode a plain table whose cells wrap to the screen.
+    ``formats``: column -> "localized", "percent" or a printf format such as "%.3f"."""
+    formats = formats or {}
+    if shared().lecture:
+        python = {k: _FORMATS.get(f) or "{:" + f.lstrip("%") + "}" for k, f in formats.items()}
+        st.table(data.style.format(python, na_rep="—").hide(axis="index"))
+    else:
+        st.dataframe(data, hide_index=True, width="stretch",
+                     column_config={k: st.column_config.NumberColumn(format=f) for k, f in formats.items()})
+
+
 def non_finite_count(data: pd.DataFrame | dict[str, Any]) -> int:
     """How many numbers in a chart's data are NaN or infinite."""
     numbers = _frame(data).select_dtypes("number")

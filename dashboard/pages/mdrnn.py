@@ -105,9 +105,7 @@ with tab_cost:
              "where from": "two H×H products per cell, border zeros multiplied too"},
         ])
         table.insert(2, "measured / this", sched["wavefront"].macs / table["multiply-adds"])
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"measured / this": st.column_config.NumberColumn(format="%.3f"),
-                                    "multiply-adds": st.column_config.NumberColumn(format="localized")})
+        widgets.table(table, {"measured / this": "%.3f", "multiply-adds": "localized"})
         labels = ["raster", "wavefront", "seed G²(DH+H²)", "exact", "dense G²(DH+2H²)"]
         kinds = ["measured", "measured", "model (seed)", "model (exact)", "model (dense)"]
         macs = [sched["raster"].macs, sched["wavefront"].macs, seed_m, exact_m, dense_m]
@@ -146,9 +144,7 @@ with tab_cost:
             {"schedule": s, "steps": r.steps, "matrix products": r.products, "median seconds": r.seconds,
              "spread": r.spread, "peak state memory": format_bytes(r.peak_state_bytes), "repeats": r.repeats}
             for s, r in sched.items()])
-        st.dataframe(timing, hide_index=True, width="stretch",
-                     column_config={"median seconds": st.column_config.NumberColumn(format="%.2e"),
-                                    "spread": st.column_config.NumberColumn(format="percent")})
+        widgets.table(timing, {"median seconds": "%.2e", "spread": "percent"})
         t1, t2 = st.columns(2)
         speedup = result.speedup_wavefront_over_raster
         t1.metric("Wavefront speedup over raster", f"{speedup:.1f}×" if result.speedup_note == "" else "—",

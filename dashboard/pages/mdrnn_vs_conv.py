@@ -127,9 +127,7 @@ with tab_cost:
                 if base != "conv" else f"L = {cfg.L}",
                 "receptive field": m.receptive_field})
         table = pd.DataFrame(rows)
-        number = st.column_config.NumberColumn(format="localized")
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"parameters": number, "multiply-adds (one input)": number})
+        widgets.table(table, {"parameters": "localized", "multiply-adds (one input)": "localized"})
         widgets.downloads(table, "mdrnn_vs_conv_cost")
         st.markdown(
             f"The grid RNNs need $2G-1 = {2 * G - 1}$ sequential steps (seed problem 4) however the work is "
@@ -187,14 +185,15 @@ with tab_warp:
                                         for n, s in enumerate(result.strengths)]), "mdrnn_vs_conv_warp")
             st.markdown("**What this says about the seed's claim.**\n\n"
                         + "\n".join(f"- {line}" for line in warp_lines))
-            st.dataframe(pd.DataFrame([{
+            widgets.table(pd.DataFrame([{
                 "model": m.label, "parameters (with read-out)": m.params,
                 "multiply-adds per digit": m.macs, "sequential steps": m.steps,
                 "training seconds": round(m.train_seconds, 2),
                 "final training loss": m.losses[-1] if m.losses else None,
                 "training accuracy": m.train_accuracy,
                 "clean test accuracy": result.accuracy["shear"].get(k, [None])[0],
-            } for k, m in result.models.items()]), hide_index=True, width="stretch")
+            } for k, m in result.models.items()]), {"training accuracy": "percent", "clean test accuracy": "percent",
+                                                    "final training loss": "%.3f"})
             widgets.chart(plots.loss_curves({m.label: list(m.losses) for m in result.models.values()}),
                           {m.label: m.losses for m in result.models.values()}, "mdrnn_vs_conv_loss")
         widgets.reproduce(warp_args, "Prints the accuracy of each model at each warp strength and the verdict; "
