@@ -118,7 +118,7 @@ def mdrnn_sweep_seconds(cfg: grid_sweep.SweepConfig) -> float:
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def mdrnn_sweep(cfg: grid_sweep.SweepConfig, run: RunConfig) -> grid_sweep.Sweep:
     """The scaling sweep, with a progress bar while it runs."""
-    with progress_bar("Timing raster and wavefront") as report:
+    with progress_bar(f"Timing raster and wavefront (about {grid_sweep.sweep_seconds(cfg):.0f} s)") as report:
         return grid_sweep.sweep(cfg, select_backend(run.backend), precision=run.precision, seed=run.seed,
                                 progress=report, budget_seconds=TIME_BUDGET_SECONDS)
 
@@ -137,7 +137,7 @@ def mdrnn_sensitivity(cfg: context.SensitivityConfig, run: RunConfig) -> claims.
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def mdrnn_warp_test(cfg: warptest.WarpTestConfig, run: RunConfig) -> claims.WarpStudy:
     """Train the chosen models on 8x8 digits and test them on warped digits, with a progress bar."""
-    with progress_bar("Training on 8x8 digits") as report:
+    with progress_bar(f"Training on 8x8 digits (about {warptest.warp_test_seconds(cfg):.0f} s)") as report:
         return claims.warp_study(cfg, select_backend(run.backend), seed=run.seed, dtype=run.precision,
                                  progress=report, budget_seconds=TIME_BUDGET_SECONDS)
 
@@ -212,6 +212,7 @@ def reversible_order(cfg: momentum.TrainConfig, run: RunConfig) -> dict[str, Any
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def reversible_hypergrad(cfg: hypergrad.HypergradConfig, run: RunConfig) -> hypergrad.Hypergrads:
     """Hypergradients through the exact reverse pass, with finite-difference checks."""
-    with progress_bar(f"hypergradients through {cfg.steps:,} steps") as report:
+    with progress_bar(f"Hypergradients through {cfg.steps:,} steps (about {hypergrad.hypergrad_seconds(cfg):.0f} s)"
+                      ) as report:
         return hypergrad.hypergradients(cfg, select_backend(run.backend), seed=run.seed, progress=report,
                                         budget_seconds=TIME_BUDGET_SECONDS)
