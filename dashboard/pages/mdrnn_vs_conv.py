@@ -160,7 +160,7 @@ with tab_warp:
                        help="train with the settings of the warping test above")
         if go:
             st.session_state["mvcw_ran"] = (wcfg, run)
-        status = st.empty()
+        status = st.empty()  # under the button: what to press, then the training's progress bar
         samples = compute.mdrnn_warp_samples(run.seed, wcfg.levels)
         view = widgets.config_controls(DigitView, "mvcw", lecture=page.lecture)
         widgets.chart(plots.warped_digits(samples.images, samples.amounts, samples.units, view.digit),
@@ -172,7 +172,7 @@ with tab_warp:
             status.info(f"Press *Train and test* to run the experiment: about {compute.mdrnn_warp_seconds(wcfg):.0f} s "
                         "with these settings. Results are cached: the same settings again come back at once.")
         else:
-            with widgets.stop_on_error(warp_args):
+            with status.container(), widgets.stop_on_error(warp_args):
                 study = compute.mdrnn_warp_test(wcfg, run)
             result, warp_lines = study.result, study.summary
             for message in result.diverged:

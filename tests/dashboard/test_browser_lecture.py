@@ -134,3 +134,19 @@ def test_pausing_the_wavefront_animation_raises_no_error(browser, server_url):
         assert not errors, errors
     finally:
         context.close()
+
+
+def test_long_work_shows_a_progress_bar_with_the_step_and_the_time_left(browser, server_url):
+    spec = next(p for p in PAGES if p.url_path == "mdrnn-vs-conv")
+    query = "lecture=true&compare_tab=Warping+test&mvcw_epochs=8&mvcw_n_train=400&seed=7"
+    context, page, errors = open_view(browser, server_url, spec, query=query)
+    try:
+        page.get_by_role("button", name="Train and test").click()
+        bar = page.wait_for_selector('[data-testid="stProgress"]:has-text("s left")', timeout=60_000)
+        text = bar.inner_text()
+        assert "epoch" in text and "about" in text, text  # the step, and the time left
+        page.wait_for_selector("text=What this says about the seed's claim", timeout=120_000)
+        assert page.query_selector('[data-testid="stProgress"]') is None, "the bar goes when the work is done"
+        assert not errors, errors
+    finally:
+        context.close()
