@@ -13,7 +13,7 @@ after it; a page calls :func:`page` once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -21,6 +21,7 @@ from core.config import Config, RunConfig, param
 from dashboard import links, scenes, site, widgets
 from dashboard.scenes import Scene
 
+C = TypeVar("C", bound=Config)
 THEMES = ("browser", "light", "dark")
 SHARED_KEYS = ("lecture", "theme", "backend", "precision", "seed")  # the sidebar's keys
 SCENE_SHARED_KEYS = ("precision",)  # sidebar keys a scene sets (others keep the lecturer's choice)
@@ -144,6 +145,17 @@ class Frame:
     def columns(self) -> int:
         """Columns for a page's controls: several in lecture mode's wide settings panel."""
         return 3 if self.shared.lecture else 1
+
+    def settings(self, cls: type[C], prefix: str, *, title: str = "", note: str = "", **options: Any) -> C:
+        """The page's controls for one config (``widgets.config_controls``, laid out for the mode)
+        under an optional ``title``, with an optional ``note`` after them; returns the config."""
+        with self.controls:
+            if title:
+                st.subheader(title)
+            cfg = widgets.config_controls(cls, prefix, lecture=self.lecture, columns=self.columns, **options)
+            if note:
+                st.caption(note)
+        return cfg
 
 
 def page(url_path: str, intro: str, latex: str = "", *, controls: bool = True, title: str = "") -> Frame:

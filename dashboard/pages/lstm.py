@@ -23,12 +23,10 @@ page = frame.page(
     r"\begin{gathered}i,f,o = \sigma(W_{\cdot x}x^{(t)} + W_{\cdot h}h^{(t-1)} + b_\cdot),\quad "
     r"g = \tanh(W_{gx}x^{(t)} + W_{gh}h^{(t-1)} + b_g),\\ "
     r"c^{(t)} = f\,c^{(t-1)} + i\,g,\quad h^{(t)} = o\tanh c^{(t)}\end{gathered}")
-run, controls, main = page.run, page.controls, page.main
-with controls:
-    st.subheader("Network")
-    cfg = widgets.config_controls(LSTMConfig, "lstm", lecture=page.lecture, columns=page.columns)
-    st.caption(f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar). Inputs x(t) "
-               "and targets are random; h(0) = c(0) = 0; all biases 0 but b_f.")
+run, main = page.run, page.main
+cfg = page.settings(LSTMConfig, "lstm", title="Network",
+                    note=f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar). Inputs x(t) and "
+                         "targets are random; h(0) = c(0) = 0; all biases 0 but b_f.")
 
 with main, widgets.stop_on_error():
     result = compute.lstm_run(cfg, run)

@@ -31,12 +31,9 @@ page = frame.page(
     "before, so a **wavefront** needs $2G-1$ steps (seed problem 4). Here both run, the arithmetic "
     "each one executes is *counted*, and the counts are held against the seed's formulas (problem 3).",
     r"h^{(i,j)} = \tanh\!\left(W_{in}\,x^{(i,j)} + W_W\,h^{(i,j-1)} + W_N\,h^{(i-1,j)} + b\right)")
-run, controls, main = page.run, page.controls, page.main
-with controls:
-    st.subheader("Grid")
-    grid = widgets.config_controls(GridConfig, "mdrnn", lecture=page.lecture, columns=page.columns)
-    view = widgets.config_controls(View, "mdrnn", lecture=page.lecture)
-    st.caption(f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar).")
+run, main = page.run, page.main
+grid = page.settings(GridConfig, "mdrnn", title="Grid")
+view = page.settings(View, "mdrnn", note=f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar).")
 
 square = grid.Gr == grid.Gc
 cost_args = cli_command(grid, run=run, extra=("--states",))

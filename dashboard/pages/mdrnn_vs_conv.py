@@ -35,12 +35,10 @@ page = frame.page(
     "grid RNNs and the conv net alike. Every number comes from the models' own forward and backward passes: the "
     "seed's tanh grid RNN, the MDLSTM (Graves et al. 2007, and the bounded cell of Leifert et al. 2016), "
     "each swept from one corner or from all four, and a conv net of L layers of k × k convolutions.")
-run, controls, main = page.run, page.controls, page.main
-with controls:
-    st.subheader("Models and output cell")
-    cfg = widgets.config_controls(SensitivityConfig, "mvc", lecture=page.lecture, columns=page.columns)
-    st.caption(f"Random weights and a random input; backend **{run.backend}**, float64, seed {run.seed}. "
-               "The warping test's settings are in its tab.")
+run, main = page.run, page.main
+cfg = page.settings(SensitivityConfig, "mvc", title="Models and output cell",
+                    note=f"Random weights and a random input; backend **{run.backend}**, float64, seed {run.seed}. "
+                         "The warping test's settings are in its tab.")
 
 with main, widgets.stop_on_error():
     sens = compute.mdrnn_sensitivity(cfg, run)

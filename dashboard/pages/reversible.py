@@ -41,23 +41,21 @@ page = frame.page(
     "arithmetic (fixed point, with the discarded bits kept in a buffer; Maclaurin, Duvenaud & Adams 2015) "
     "the start comes back bit for bit, which gives gradients with respect to the learning rates "
     "without storing the trajectory.")
-run, left, right = page.run, page.controls, page.main
-with left:
-    problem = widgets.config_controls(Problem, "rev", columns=page.columns)
-    objective = problem.objective
-    mode = "exact" if problem.arith == "exact" else run.precision
-    # only the settings that apply: D to the quadratic, the condition number to the quadratic, the
-    # L2 penalty to the digits, the fraction bits to exact arithmetic
-    skip = tuple(name for name, applies in (("D", objective == "quadratic"), ("cond", objective == "quadratic"),
-                                            ("l2", objective == "digits"), ("fraction_bits", mode == "exact"))
-                 if not applies)
-    cfg = widgets.config_controls(TrainConfig, "rev", lecture=page.lecture, skip=skip, columns=page.columns,
-                                  defaults=PAGE_DEFAULTS, objective=objective, mode=mode)
-    if objective != "quadratic":
-        st.caption(f"D = {'2' if objective == 'rosenbrock' else '650'} is fixed by the objective.")
+run, main = page.run, page.main
+problem = page.settings(Problem, "rev")
+objective = problem.objective
+mode = "exact" if problem.arith == "exact" else run.precision
+# only the settings that apply: D and the condition number to the quadratic, the L2 penalty to the
+# digits, the fraction bits to exact arithmetic
+skip = tuple(name for name, applies in (("D", objective == "quadratic"), ("cond", objective == "quadratic"),
+                                        ("l2", objective == "digits"), ("fraction_bits", mode == "exact"))
+             if not applies)
+cfg = page.settings(TrainConfig, "rev", skip=skip, defaults=PAGE_DEFAULTS, objective=objective, mode=mode,
+                    note="" if objective == "quadratic" else
+                    f"D = {'2' if objective == 'rosenbrock' else '650'} is fixed by the objective.")
 
 reproduce_run = cli_command(cfg, run=run)
-with right, widgets.stop_on_error(reproduce_run):
+with main, widgets.stop_on_error(reproduce_run):
     tabs = widgets.tabs(["Forward & inverse", "Reconstruction error", "Phase space", "Info buffer",
                     "Hypergradients", "Seed eqs (13)-(30)"], key="reversible_tab")
     res = compute.reversible_roundtrip(cfg, run)
