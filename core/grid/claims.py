@@ -192,13 +192,21 @@ def warp_study(cfg: WarpTestConfig, backend: Backend, seed: int = 0, dtype: str 
 
 
 def depth_summary(t: DepthTiming) -> str:
-    """The sequential-steps disadvantage, from the timings against G: who grows how fast."""
+    """The sequential-steps disadvantage, from the timings against G: who grows how fast, and
+    whether each model's time follows its step count or its arithmetic."""
     G0, G1 = t.G[0], t.G[-1]
     m, c = t.slope["mdrnn"], t.slope["conv"]
     ratio = t.seconds["mdrnn"][-1] / t.seconds["conv"][-1]
-    return (f"From G = {G0} to {G1} the tanh MDRNN's forward time grew like G^{m:.2f} (its sequential steps, "
-            f"{t.steps['mdrnn'][0]} to {t.steps['mdrnn'][-1]}, grow like G; its multiply-adds like G²), the conv "
-            f"net's like G^{c:.2f} ({t.steps['conv'][0]} steps at every size; its multiply-adds grow like G²). "
-            f"At G = {G1} the MDRNN took {ratio:.2g} times as long as the conv net on this machine, with one BLAS "
-            "thread. The 2G − 1 steps cost most where the hardware could run a whole layer at once: there the conv "
-            "net's time stays at its L steps while the grid RNN's still grows like 2G − 1.")
+
+    def follows(slope: float) -> str:  # steps grow like G (slope 1), multiply-adds like G² (slope 2)
+        return "its step count" if slope < 1.5 else "its arithmetic"
+
+    than = (f"{ratio:.2g} times as long as the conv net" if ratio >= 1 else
+            f"{ratio:.2g} times the conv net's time (the faster of the two here)")
+    return (f"From G = {G0} to {G1} the tanh MDRNN's forward time grew like G^{m:.2f}, closer to {follows(m)} "
+            f"(its sequential steps, {t.steps['mdrnn'][0]} to {t.steps['mdrnn'][-1]}, grow like G; its "
+            f"multiply-adds like G²); the conv net's grew like G^{c:.2f}, closer to {follows(c)} "
+            f"({t.steps['conv'][0]} steps at every size; its multiply-adds grow like G²). At G = {G1} the MDRNN "
+            f"took {than}, on this machine with one BLAS thread. Its 2G − 1 steps run one after another "
+            "however many cores there are, while each of the conv net's L layers is one product that more "
+            "cores (or a GPU) can share; one CPU thread shares nothing, so these timings cannot show that part.")
