@@ -57,6 +57,7 @@ def recurrence_overview() -> go.Figure:
         fig.update_xaxes(visible=False, row=1, col=col)
         fig.update_yaxes(visible=False, row=1, col=col)
     fig.update_yaxes(range=[-0.6, 1.6], row=1, col=1)
+    fig.update_yaxes(range=[0.0, 1.25], row=1, col=3)  # room above s0 for its label
     fig.update_xaxes(title_text="j (column)", row=1, col=2)
     fig.update_yaxes(title_text="i (row)", row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0.7, y=-0.1))

@@ -40,7 +40,7 @@ def test_a_grid_too_small_to_time_shows_no_efficiency_and_says_why():
     at = open_page("mdrnn", {"mdrnn_Gr": "1", "mdrnn_Gc": "1", "mdrnn_H": "1", "mdrnn_D": "1"},
                    tab="Cost against the models")
     m = metrics(at)
-    assert m["Wavefront efficiency"] == "—" and m["Wavefront speedup over raster"] == "—"
+    assert m["Wavefront efficiency"] == "—"  # one fused 1 x 1 product takes a few µs: below the clock's floor
     assert any("too short to time" in c.value for c in at.caption if c.value.startswith("Not shown, the efficiency"))
 
 
