@@ -56,7 +56,9 @@ h1 { font-size: 2.0rem !important; padding: 0 0 0.4rem 0 !important; }
 </style>
 """
 
-# Two things the browser needs from the page, run once per page:
+# Three things the browser needs from the page, run once per page:
+# 0. An equation wider than its box (a narrow column, the About panel) is scaled down to fit, to
+#    no less than half its size, instead of running out of the box.
 # 1. Plotly rejects the promise of an animation that a later one interrupts (Pause stopping Play),
 #    with no reason, and nothing catches it: the console shows an uncaught Error('undefined') though
 #    nothing went wrong. A rejection without a reason is marked handled; any other still shows.
@@ -70,6 +72,16 @@ PAGE_SCRIPT = """
   if (!window.recurrenceLabQuietAnimations) {
     window.recurrenceLabQuietAnimations = true;
     window.addEventListener("unhandledrejection", e => { if (e.reason === undefined) e.preventDefault(); });
+    const fit = () => document.querySelectorAll(".katex-display > .katex").forEach(k => {
+      k.style.fontSize = "";  // measured at its own size (a panel's width can follow its content)
+      const box = k.parentElement.clientWidth;
+      if (box && k.scrollWidth > box) k.style.fontSize = Math.max(50, Math.floor(100 * box / k.scrollWidth)) + "%%";
+    });
+    let queued = false;
+    const later = () => { if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; fit(); }); } };
+    new MutationObserver(later).observe(document.body, {childList: true, subtree: true});
+    window.addEventListener("resize", later);
+    document.addEventListener("click", () => setTimeout(later, 300));  // a panel that opens
   }
   const want = "%(theme)s";
   const url = new URL(window.location.href);

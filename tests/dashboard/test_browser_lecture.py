@@ -64,6 +64,10 @@ def test_lecture_mode_fits_a_projector(browser, server_url, spec, size):
         for label in m["labels"]:
             assert label["width"] + 0.5 >= label["longest"], f"{label['text']!r} is broken inside a word"
         assert not page.evaluate(MEASURE)["cut"]
+        page.get_by_role("button", name="About").first.click()  # the introduction and its equation
+        page.wait_for_timeout(1000)
+        about = page.evaluate(MEASURE)
+        assert not about["equations"], f"equations overflow the About panel: {about['equations']}"
         assert not errors, errors
         record(f"{spec.url_path} {size[0]}x{size[1]}", {"chart_top_px": round(top), "smallest_plot_text_px": smallest,
                                                          "labels_checked": len(m["labels"])})
