@@ -8,6 +8,11 @@ percentile of the time until the main chart rendered, and how many sessions saw 
 
     .venv/bin/python -m tests.load_classroom --sessions 30 [--json] [--browsers 3]
 
+``--per-page N`` then measures what each render costs the server, page by page: one session
+alone opens each page with a new link and moves its control N times, and after each render
+waits until the server is idle again, so that the server's CPU time since the click belongs to
+that render alone (`server_cpu_per_render_by_page_s`: median, and the open and moves apart).
+
 This is a benchmark, not a unit test: the figures depend on the machine.
 """
 
@@ -122,9 +127,60 @@ async def classroom(base: str, sessions: int, browsers: int, timeout_ms: float, 
     }
 
 
-def run(sessions: int, browsers: int = 3, timeout_s: float = 180.0, nice: int = 0) -> dict:
+async def _idle_cpu(pid: int, quiet_s: float = 0.4, timeout_s: float = 60.0) -> float:
+    """The server's CPU seconds once it has used none for ``quiet_s`` (its render is over)."""
+    last, since, start = harness.cpu_seconds(pid), time.perf_counter(), time.perf_counter()
+    while time.perf_counter() - start < timeout_s:
+        await asyncio.sleep(0.1)
+        now = harness.cpu_seconds(pid)
+        if now > last + 0.005:
+            last, since = now, time.perf_counter()
+        elif time.perf_counter() - since >= quiet_s:
+            break
+    return last
+
+
+async def per_page(base: str, moves: int, timeout_ms: float) -> dict:
+    """One session alone: each page opened with a new link, then its seed moved ``moves`` times;
+    the server's CPU time for each render, measured from idle to idle."""
+    from playwright.async_api import async_playwright
+
+    pid = harness.SERVER_PIDS[-1]
+    out: dict[str, dict] = {}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=harness.CHROMIUM, headless=True,
+                                          args=harness.CHROMIUM_ARGS)
+        page = await (await browser.new_context(viewport={"width": 1280, "height": 900})).new_page()
+        page.set_default_timeout(timeout_ms)
+        for n, spec in enumerate(PAGES):
+            seed = 1000 + 100 * n
+            cpu = await _idle_cpu(pid)
+            await page.goto(harness.page_url(base, spec.url_path, spec is PAGES[0], f"seed={seed}"))
+            await _wait_rendered(page, timeout_ms)
+            opened = (await _idle_cpu(pid)) - cpu
+            moved = []
+            for m in range(1, moves + 1):
+                cpu = await _idle_cpu(pid)
+                await page.click('[data-testid="stSidebar"] [data-testid="stNumberInputStepUp"]')
+                await page.wait_for_function("v => new URLSearchParams(location.search).get('seed') === v",
+                                             arg=str(seed + m), timeout=timeout_ms)
+                await _wait_rendered(page, timeout_ms)
+                moved.append((await _idle_cpu(pid)) - cpu)
+            errors = 1 if await page.query_selector(EXCEPTION) else 0
+            out[spec.url_path] = {"median": statistics.median([opened, *moved]), "open": opened,
+                                  "moves_median": statistics.median(moved) if moved else None,
+                                  "moves": moved, "errors": errors}
+        await browser.close()
+    return out
+
+
+def run(sessions: int, browsers: int = 3, timeout_s: float = 180.0, nice: int = 0, moves: int = 0) -> dict:
     with harness.streamlit_server() as base:
-        return asyncio.run(classroom(base, sessions, browsers, timeout_s * 1000, nice))
+        report = asyncio.run(classroom(base, sessions, browsers, timeout_s * 1000, nice)) if sessions else {
+            "sessions": 0, "sessions_with_errors": 0}
+        if moves:
+            report["server_cpu_per_render_by_page_s"] = asyncio.run(per_page(base, moves, timeout_s * 1000))
+        return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,19 +192,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nice-browsers", type=int, default=0, metavar="N",
                         help="run the browsers at niceness N (e.g. 19), so the server gets the CPU first, as "
                              "when students' browsers run on their own machines (default 0)")
+    parser.add_argument("--per-page", type=int, default=0, metavar="N",
+                        help="then, one session alone: open each page and move its control N times, and "
+                             "measure the server's CPU time per render, page by page (default 0: not)")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
     if reason := harness.browser_unavailable():
         print(f"error: {reason}", file=sys.stderr)
         return 2
-    if not 1 <= args.sessions <= 200 or not 1 <= args.browsers <= 16 or not 0 <= args.nice_browsers <= 19:
-        print("error: choose 1 to 200 sessions, 1 to 16 browsers and a niceness of 0 to 19", file=sys.stderr)
+    if (not 0 <= args.sessions <= 200 or not 1 <= args.browsers <= 16 or not 0 <= args.nice_browsers <= 19
+            or not 0 <= args.per_page <= 100 or not args.sessions + args.per_page):
+        print("error: choose 0 to 200 sessions, 1 to 16 browsers, a niceness of 0 to 19 and --per-page 0 to 100 "
+              "(sessions or --per-page above 0)", file=sys.stderr)
         return 2
-    report = run(args.sessions, args.browsers, args.timeout, args.nice_browsers)
+    report = run(args.sessions, args.browsers, args.timeout, args.nice_browsers, args.per_page)
     report["browsers_niceness"] = args.nice_browsers
+    by_page = report.get("server_cpu_per_render_by_page_s", {})
+    errors = report["sessions_with_errors"] + sum(m["errors"] for m in by_page.values())
     if args.json:
         print(json.dumps(report, indent=2))
-    else:
+        return 0 if errors == 0 else 1
+    for path, m in by_page.items():
+        print(f"server CPU per render, {path}: median {m['median']:.3f} s (open {m['open']:.3f} s, "
+              f"moves {m['moves_median']:.3f} s over {len(m['moves'])})" + (" ERROR shown" if m["errors"] else ""))
+    if report["sessions"]:
         for key in ("chart_after_open_s", "chart_after_move_s"):
             r = report[key]
             print(f"{key}: median {r['median']:.2f} s, p95 {r['p95']:.2f} s over {r['count']} loads")
@@ -160,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
               f"CPU-s ({report['server_cpu_per_render_s']:.2f} per render) on {report['machine_cores']} cores")
         for e in report["errors"]:
             print(f"  {e}")
-    return 0 if report["sessions_with_errors"] == 0 else 1
+    return 0 if errors == 0 else 1
 
 
 if __name__ == "__main__":
