@@ -10,7 +10,9 @@ otherwise says why not.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -142,3 +144,106 @@ def compare(num: Timing, den: Timing, what: str = "the ratio") -> Ratio:
                                               "around their median, too noisy to compare: repeat on a "
                                               "quieter machine or with more repeats")
     return Ratio(num.median / den.median, low, high)
+
+
+# --- calibration: the estimators' speeds, measured on the running machine ---------------------
+#
+# Every time estimate in the lab (``core.grid.cost.forward_seconds``, ``core.grid.warptest.
+# warp_test_seconds``, ``core.training.roundtrip.roundtrip_seconds``, ``core.lstm.experiments.
+# lstm_seconds``) counts three kinds of work: Python-level calls on small arrays, elementwise
+# arithmetic on long vectors, and matrix products. Their constants were measured on the reference
+# machine; :func:`speed` times one small probe of each kind here (about 0.1 s, once per process)
+# and scales them, so that the shown estimate follows this machine and its load at start-up.
+
+
+@dataclass(frozen=True)
+class Speed:
+    """Seconds of work here per second of the same work on the reference machine (> 1: slower)."""
+
+    call: float  # small NumPy calls: the overhead of each Python-level step
+    vector: float  # elementwise arithmetic over long vectors
+    matmul: float  # float64 matrix products on one thread
+    seconds: float = 0.0  # how long the calibration took
+
+    def summary(self) -> dict[str, float]:
+        return {"call": self.call, "vector": self.vector, "matmul": self.matmul, "seconds": self.seconds}
+
+
+REFERENCE = Speed(call=1.0, vector=1.0, matmul=1.0)
+# Best seconds of each probe on the reference machine (the 2-core build machine, quiet), against
+# which :func:`speed` scales. The best of several repeats, not the median: a probe of a few
+# milliseconds sees a neighbour's burst of work, which a job of seconds averages away.
+REFERENCE_PROBE_SECONDS = {"call": 1.22e-3, "vector": 1.34e-3, "matmul": 1.14e-3}
+CALIBRATE_ENV = "RECURRENCE_LAB_CALIBRATE"  # "0": use the reference speeds (tests pin estimates)
+
+
+def _probes() -> dict[str, Callable[[], Any]]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    small, bias = rng.standard_normal((8, 8)), rng.standard_normal(8)
+    long = rng.standard_normal(100_000)
+    a, b = rng.standard_normal((160, 160)), rng.standard_normal((160, 160))
+
+    def call() -> Any:  # 1,000 steps of the shape of one recurrence step on tiny arrays
+        h = bias
+        for _ in range(1000):
+            h = np.tanh(small @ h + bias)
+        return h
+
+    def vector() -> Any:  # a momentum step's arithmetic over 100,000 entries, five times
+        p = long
+        for _ in range(5):
+            p = 0.9 * p - 0.05 * long
+        return p
+
+    def matmul() -> Any:  # eight 160 x 160 products (66 MFLOP)
+        c = a
+        for _ in range(8):
+            c = a @ b
+        return c
+
+    return {"call": call, "vector": vector, "matmul": matmul}
+
+
+@functools.cache
+def speed() -> Speed:
+    """This machine's :class:`Speed`, measured once per process (best of interleaved repeats,
+    BLAS held to one thread). With ``RECURRENCE_LAB_CALIBRATE=0`` the reference speeds."""
+    if os.environ.get(CALIBRATE_ENV, "1") == "0":
+        return REFERENCE
+    from core.backend import blas_threads
+
+    t0 = time.perf_counter()
+    with blas_threads(1):
+        t = interleaved(_probes(), repeat=15, warmup=2, max_seconds=0.5)
+    ratio = {k: max(t[k].best / REFERENCE_PROBE_SECONDS[k], 0.05) for k in t}
+    return Speed(seconds=time.perf_counter() - t0, **ratio)
+
+
+# --- progress with the time left ---------------------------------------------------------------
+
+
+def with_time_left(progress: ProgressFn, *, min_interval: float = 0.2,
+                   clock: Callable[[], float] = time.perf_counter) -> ProgressFn:
+    """A progress callback that adds the time left (from the time spent so far and the fraction
+    done) to each message, passing on at most one report per ``min_interval`` seconds (and
+    always the last one), so a fast loop does not flood its listener."""
+    start = clock()
+    last = [-math.inf]
+
+    def report(fraction: float, message: str) -> None:
+        now = clock()
+        if fraction < 1.0 and now - last[0] < min_interval:
+            return
+        last[0] = now
+        elapsed = now - start
+        if fraction >= 1.0:
+            text = f"{message} ({elapsed:.0f} s)"
+        elif fraction < 0.02 or elapsed < 0.5:
+            text = f"{message} · estimating the time left"
+        else:
+            text = f"{message} · about {elapsed * (1.0 - fraction) / fraction:.0f} s left"
+        progress(fraction, text)
+
+    return report

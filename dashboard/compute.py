@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from core import equations
+from core import equations, timing
 from core.backend import describe_device, select_backend
 from core.config import RunConfig
 from core.grid import bench as grid_bench
@@ -33,7 +33,8 @@ from core.training.objectives import loss_surface, make_objective
 
 @contextlib.contextmanager
 def progress_bar(label: str) -> Iterator[ProgressFn]:
-    """A progress bar for long work, as a core progress callback; removed when done.
+    """A progress bar for long work, as a core progress callback that also says the step and the
+    time left (``core.timing.with_time_left``); removed when done.
 
     Use it *inside* a cached function: Streamlit replays the bar's messages on a cache hit,
     which is instant and ends with the bar removed. (A bar created outside a cached function
@@ -41,8 +42,8 @@ def progress_bar(label: str) -> Iterator[ProgressFn]:
     """
     bar = st.progress(0.0, text=label)
     try:
-        yield lambda fraction, message: bar.progress(min(max(float(fraction), 0.0), 1.0),
-                                                     text=f"{label}: {message}")
+        yield timing.with_time_left(lambda fraction, message: bar.progress(
+            min(max(float(fraction), 0.0), 1.0), text=f"{label}: {message}"))
     finally:
         bar.empty()
 
@@ -117,7 +118,7 @@ def mdrnn_sweep_seconds(cfg: grid_sweep.SweepConfig) -> float:
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def mdrnn_sweep(cfg: grid_sweep.SweepConfig, run: RunConfig) -> grid_sweep.Sweep:
     """The scaling sweep, with a progress bar while it runs."""
-    with progress_bar("Timing raster and wavefront") as report:
+    with progress_bar(f"Timing raster and wavefront (about {grid_sweep.sweep_seconds(cfg):.0f} s)") as report:
         return grid_sweep.sweep(cfg, select_backend(run.backend), precision=run.precision, seed=run.seed,
                                 progress=report, budget_seconds=TIME_BUDGET_SECONDS)
 
@@ -136,7 +137,7 @@ def mdrnn_sensitivity(cfg: context.SensitivityConfig, run: RunConfig) -> claims.
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def mdrnn_warp_test(cfg: warptest.WarpTestConfig, run: RunConfig) -> claims.WarpStudy:
     """Train the chosen models on 8x8 digits and test them on warped digits, with a progress bar."""
-    with progress_bar("Training on 8x8 digits") as report:
+    with progress_bar(f"Training on 8x8 digits (about {warptest.warp_test_seconds(cfg):.0f} s)") as report:
         return claims.warp_study(cfg, select_backend(run.backend), seed=run.seed, dtype=run.precision,
                                  progress=report, budget_seconds=TIME_BUDGET_SECONDS)
 
@@ -211,6 +212,7 @@ def reversible_order(cfg: momentum.TrainConfig, run: RunConfig) -> dict[str, Any
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def reversible_hypergrad(cfg: hypergrad.HypergradConfig, run: RunConfig) -> hypergrad.Hypergrads:
     """Hypergradients through the exact reverse pass, with finite-difference checks."""
-    with progress_bar(f"hypergradients through {cfg.steps:,} steps") as report:
+    with progress_bar(f"Hypergradients through {cfg.steps:,} steps (about {hypergrad.hypergrad_seconds(cfg):.0f} s)"
+                      ) as report:
         return hypergrad.hypergradients(cfg, select_backend(run.backend), seed=run.seed, progress=report,
                                         budget_seconds=TIME_BUDGET_SECONDS)

@@ -44,3 +44,20 @@ PAGES: tuple[PageSpec, ...] = (
              "exact arithmetic with an information buffer returns bit for bit; det = βᴰ; hypergradients.",
              seed_problems="6 and 7", section="Through training", tab_key="reversible_tab"),
 )
+
+
+def page(url_path: str) -> PageSpec:
+    """The page whose URL path is ``url_path``."""
+    return next(p for p in PAGES if p.url_path == url_path)
+
+
+# The seed's seven problems, in a few words each (the home page's lecture plan).
+PROBLEMS: dict[int, str] = {
+    1: "BPTT for the activations and the gates",
+    2: "BPTT for the weight w̄_ix",
+    3: "weights and arithmetic of a grid RNN",
+    4: "steps when products run in parallel",
+    5: "an MDRNN against a conv net",
+    6: "the inverse of a momentum step",
+    7: "the determinant of its Jacobian",
+}

@@ -1,9 +1,12 @@
-"""Controls that return frozen config dataclasses, bound to the URL; and the shared page parts.
+"""Controls that return frozen config dataclasses, bound to the URL; and the shared page parts:
+tabs, charts with their downloads, the shell command that reproduces a tab.
 
 Every control has a key and ``bind="query-params"``, so the address bar always holds the
 view: a lecturer copies the link, a student opens the same page with the same settings.
-Values in a link that are out of range are ignored by Streamlit (the default is used), and
-cross-field checks of a config give a clear message, never a traceback.
+Values in a link that cannot be used are dropped and named in one warning
+(:mod:`dashboard.links`), and cross-field checks of a config give a clear message, never a
+traceback. The page around the controls (sidebar, title, scenes, lecture mode) is
+:mod:`dashboard.frame`.
 """
 
 from __future__ import annotations
@@ -20,20 +23,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.config import Config, RunConfig, field_type, fmt, specs
+from core.config import Config, RunConfig, field_type, specs
 from core.limits import ConfigError
+from dashboard import links, plots
 
 C = TypeVar("C", bound=Config)
-
-LECTURE_CSS = """
-<style>
-html, body, [data-testid="stAppViewContainer"] { font-size: 21px; }
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; }
-[data-testid="stMetricValue"] { font-size: 2.6rem; }
-.katex { font-size: 1.35em; }
-</style>
-"""
-
 
 @dataclass(frozen=True)
 class Shared:
@@ -41,46 +35,36 @@ class Shared:
 
     run: RunConfig
     lecture: bool
+    theme: str = "browser"
+
+
+def shared() -> Shared:
+    """The sidebar settings for the page that is running (``app.py`` renders the sidebar)."""
+    return st.session_state.get("_shared") or Shared(RunConfig(), False)
 
 
 def link_problem(cls: type[Config], name: str, raw: str) -> str:
-    """Why a URL value ``raw`` for field ``name`` cannot be used ('' when it can)."""
-    spec = specs(cls)[name]
-    kind = field_type(cls, name)
-    allowed = (", ".join(map(str, spec.choices)) if spec.choices is not None
-               else "true or false" if kind is bool else f"{fmt(spec.lo)} to {fmt(spec.hi)}")
+    """Why a URL value ``raw`` for field ``name`` cannot be used ('' when it can), with the
+    value echoed as inert text (:func:`dashboard.links.inert`)."""
+    bound = links.field_bound(cls, name, name, cls.__dataclass_fields__[name].default)
     try:
-        if spec.choices is not None:
-            ok = raw in [str(c) for c in spec.choices]
-        elif kind is bool:
-            ok = raw.lower() in ("true", "false")
-        elif kind in (int, float):
-            value = kind(raw)
-            ok = value == value and spec.lo <= value <= spec.hi
-        else:
-            ok = True
-    except ValueError:
-        ok = False
-    return "" if ok else f"{spec.label} = {raw!r} (allowed: {allowed})"
+        bound.parse(raw)
+    except (ValueError, OverflowError):
+        return f"{bound.label} = {links.inert(raw)} (allowed: {bound.allowed})"
+    return ""
 
 
-def _control(container: Any, cls: type[Config], name: str, key: str) -> Any:
+def _control(container: Any, cls: type[Config], name: str, key: str, default: Any) -> Any:
     """One Streamlit control for one config field, chosen by its type and :class:`Spec`.
 
-    A value arriving in the link that is out of range is not trusted: Streamlit drops it and
-    the control shows its default, and the page says which value was ignored."""
+    A value arriving in the link that cannot be used is not trusted: it is dropped, the control
+    shows its default, and the page's one-line warning names it (:mod:`dashboard.links`)."""
     spec = specs(cls)[name]
-    default = cls.__dataclass_fields__[name].default
     kind = field_type(cls, name)
-    raw = st.query_params.get(key)
-    problem = link_problem(cls, name, raw) if raw is not None else ""
-    if problem:
-        container.warning(f"The link's value {problem} was ignored; using {default}.",
-                          icon=":material/link_off:")
-        del st.query_params[key]
+    refused = links.check(links.field_bound(cls, name, key, default))
     # A refused value must not reach Streamlit's URL seeding either: for an int number_input it
     # calls int() on what it parsed, and int(float("1e309")) raises. Unbound for this run only.
-    common = dict(key=key, help=spec.help or None, bind=None if problem else "query-params")
+    common = dict(key=key, help=spec.help or None, bind=None if refused else "query-params")
     if spec.choices is not None:
         options = list(spec.choices)
         if len(options) <= 4 and all(len(str(o)) <= 12 for o in options):
@@ -104,30 +88,38 @@ def _control(container: Any, cls: type[Config], name: str, key: str) -> Any:
     return container.text_input(spec.label, value=default, **common)
 
 
-def config_controls(cls: type[C], prefix: str, *, lecture: bool = False,
-                    skip: Sequence[str] = (), container: Any = None, **fixed: Any) -> C:
+def config_controls(cls: type[C], prefix: str, *, lecture: bool = False, skip: Sequence[str] = (),
+                    container: Any = None, defaults: dict[str, Any] | None = None, columns: int = 1,
+                    **fixed: Any) -> C:
     """Render one bound control per field of ``cls`` and return the validated config.
 
     Keys (and so URL parameters) are ``{prefix}_{field}``, or the bare field name when
-    ``prefix`` is empty. Fields marked ``advanced`` go into
-    an "Advanced" expander, which lecture mode keeps closed. Fields in ``skip`` take their
-    default, fields in ``fixed`` take the given value. A config that fails its checks shows
-    the message and stops the page before any work starts.
+    ``prefix`` is empty. Fields marked ``advanced`` go into an "Advanced" expander, which
+    lecture mode keeps closed. Fields in ``skip`` take their default (they do not apply to the
+    chosen setting, so they are not shown), fields in ``fixed`` take the given value, fields in
+    ``defaults`` start from the page's own default instead of the config's. ``columns`` > 1 lays
+    the controls out in that many columns (lecture mode's settings panel). A config that fails
+    its checks shows the message and stops the page before any work starts.
     """
     container = container or st
-    registry = st.session_state.setdefault("_controls", {})
-    registry[prefix] = cls  # read by the property tests
+    defaults = dict(defaults or {})
     values: dict[str, Any] = dict(fixed)
     fields = [n for n in specs(cls) if n not in skip and n not in fixed]
     basic = [n for n in fields if not specs(cls)[n].advanced]
     advanced = [n for n in fields if specs(cls)[n].advanced]
     key = (lambda name: f"{prefix}_{name}") if prefix else (lambda name: name)
-    for name in basic:
-        values[name] = _control(container, cls, name, key(name))
+
+    def draw(where: Any, names: list[str]) -> None:
+        cells = where.columns(columns) if columns > 1 and len(names) > 1 else [where]
+        for n, name in enumerate(names):
+            default = defaults.get(name, cls.__dataclass_fields__[name].default)
+            values[name] = _control(cells[n % len(cells)], cls, name, key(name), default)
+
+    draw(container, basic)
+    for name in skip:
+        values.setdefault(name, defaults.get(name, cls.__dataclass_fields__[name].default))
     if advanced:
-        box = container.expander("Advanced settings", expanded=not lecture)
-        for name in advanced:
-            values[name] = _control(box, cls, name, key(name))
+        draw(container.expander("Advanced settings", expanded=not lecture), advanced)
     with stop_on_error():
         return cls(**values)
 
@@ -136,32 +128,8 @@ def tabs(labels: Sequence[str], key: str) -> Sequence[Any]:
     """Tabs whose choice is kept in the link (``?{key}=<label>``); only the open tab is drawn.
 
     Use each as ``with tab: if tab.open: ...`` so a page computes and sends only what is seen."""
-    st.session_state.setdefault("_tabs", {})[key] = tuple(labels)  # read by the property tests
+    links.check(links.choice_bound(key, "Tab", list(labels)))  # a refused tab is dropped: the first opens
     return st.tabs(list(labels), key=key, bind="query-params")
-
-
-def sidebar() -> Shared:
-    """The shared sidebar: backend (and the device it runs on), precision, seed, lecture mode."""
-    from dashboard import compute
-
-    bar = st.sidebar
-    lecture = bar.toggle("Lecture mode", value=False, key="lecture", bind="query-params",
-                         help="larger text and figures; advanced controls folded away")
-    run = config_controls(RunConfig, "", lecture=lecture, container=bar)
-    device = compute.backend_report(run.backend)
-    if device["error"]:
-        bar.warning(device["error"], icon=":material/memory:")
-    bar.caption(f"Runs on: **{device['backend']}**, {device['summary']}")
-    if lecture:
-        st.html(LECTURE_CSS)
-    shared = Shared(run=run.replace(backend=device["backend"]), lecture=lecture)
-    st.session_state["_shared"] = shared
-    return shared
-
-
-def shared() -> Shared:
-    """The sidebar settings for the page that is running (``app.py`` renders the sidebar)."""
-    return st.session_state.get("_shared") or Shared(RunConfig(), False)
 
 
 @contextlib.contextmanager
@@ -185,15 +153,33 @@ def _frame(data: pd.DataFrame | dict[str, Any]) -> pd.DataFrame:
 
 
 def downloads(data: pd.DataFrame | dict[str, Any], name: str) -> None:
-    """CSV and JSON download buttons for the numbers behind a chart."""
+    """CSV and JSON download buttons for the numbers behind a chart (side by side, each as wide
+    as its label: never cut)."""
     frame = _frame(data)
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button("CSV", frame.to_csv(index=False), file_name=f"{name}.csv",
+    row = st.container(horizontal=True)
+    row.download_button("CSV", frame.to_csv(index=False), file_name=f"{name}.csv",
                          mime="text/csv", key=f"dl_csv_{name}", on_click="ignore",
                          icon=":material/download:")
-    right.download_button("JSON", json.dumps(json.loads(frame.to_json(orient="records")), indent=1),
+    row.download_button("JSON", json.dumps(json.loads(frame.to_json(orient="records")), indent=1),
                           file_name=f"{name}.json", mime="application/json",
                           key=f"dl_json_{name}", on_click="ignore", icon=":material/download:")
+
+
+# printf-style formats of st.column_config and the same as Python format strings (lecture tables)
+_FORMATS = {"localized": "{:,}", "percent": "{:.0%}"}
+
+
+def table(data: pd.DataFrame, formats: dict[str, str] | None = None) -> None:
+    """A table that is never cut off: at a desk an interactive dataframe as wide as its column
+    (it scrolls and sorts), in lecture mode a plain table whose cells wrap to the screen.
+    ``formats``: column -> "localized", "percent" or a printf format such as "%.3f"."""
+    formats = formats or {}
+    if shared().lecture:
+        python = {k: _FORMATS.get(f) or "{:" + f.lstrip("%") + "}" for k, f in formats.items()}
+        st.table(data.style.format(python, na_rep="—").hide(axis="index"))
+    else:
+        st.dataframe(data, hide_index=True, width="stretch",
+                     column_config={k: st.column_config.NumberColumn(format=f) for k, f in formats.items()})
 
 
 def non_finite_count(data: pd.DataFrame | dict[str, Any]) -> int:
@@ -213,7 +199,7 @@ def chart(fig: go.Figure, data: pd.DataFrame | dict[str, Any], name: str, *,
                    "left out of the plot. Smaller weights, steps or sizes avoid them.",
                    icon=":material/warning:")
     if lecture:
-        fig.update_layout(font=dict(size=20), title_font=dict(size=24))
+        plots.lecture_fonts(fig)
     st.plotly_chart(fig, width="stretch", key=f"chart_{name}",
                     config={"displaylogo": False, "toImageButtonOptions": {"filename": name}})
     downloads(data, name)

@@ -6,10 +6,14 @@ import os
 
 import pytest
 
+from core import timing
 from core.backend import cupy_status, select_backend
 from tests import harness
 
 GPU_OK, GPU_REASON = cupy_status()
+# Time estimates at the reference machine's speed in every test (and the servers they start), so a
+# refusal or a "run this?" button does not depend on this CPU; tests/test_timing.py measures it.
+os.environ.setdefault(timing.CALIBRATE_ENV, "0")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

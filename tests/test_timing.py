@@ -57,3 +57,58 @@ def test_a_ratio_needs_timings_long_and_steady_enough():
 def test_spread_with_few_samples_is_the_range():
     assert timing.Timing((1.0, 3.0)).spread == pytest.approx(1.0)
     assert timing.Timing((2.0,)).spread == 0.0
+
+
+def test_the_calibration_measures_each_kind_of_work_once_per_process(monkeypatch):
+    monkeypatch.setenv(timing.CALIBRATE_ENV, "1")
+    timing.speed.cache_clear()
+    try:
+        s = timing.speed()
+        for kind in ("call", "vector", "matmul"):
+            value = getattr(s, kind)
+            assert math.isfinite(value) and value > 0, kind
+        assert 0 < s.seconds < 5  # a short probe, not a benchmark
+        assert timing.speed() is s  # measured once
+    finally:
+        timing.speed.cache_clear()
+
+
+def test_the_calibration_can_be_pinned_to_the_reference(monkeypatch):
+    monkeypatch.setenv(timing.CALIBRATE_ENV, "0")
+    timing.speed.cache_clear()
+    try:
+        assert timing.speed() == timing.REFERENCE
+    finally:
+        timing.speed.cache_clear()
+
+
+def test_every_estimator_follows_the_machines_speed(monkeypatch):
+    """A machine twice as slow at every kind of work gets estimates twice as long."""
+    from core.grid import cost, warptest
+    from core.lstm import experiments
+    from core.training import hypergrad, momentum, roundtrip
+
+    estimates = {
+        "mdrnn forward": lambda: cost.forward_seconds(32, 32, 3, 16, 1, "wavefront"),
+        "warping test": lambda: warptest.warp_test_seconds(warptest.WarpTestConfig()),
+        "round trip": lambda: roundtrip.roundtrip_seconds(momentum.TrainConfig(objective="digits")),
+        "hypergradients": lambda: hypergrad.hypergrad_seconds(hypergrad.HypergradConfig()),
+        "lstm": lambda: experiments.lstm_seconds(30, 4, 4, 8),
+    }
+    monkeypatch.setattr(timing, "speed", lambda: timing.REFERENCE)
+    base = {k: f() for k, f in estimates.items()}
+    monkeypatch.setattr(timing, "speed", lambda: timing.Speed(call=2.0, vector=2.0, matmul=2.0))
+    for name, f in estimates.items():
+        assert f() == pytest.approx(2 * base[name], rel=1e-12), name
+
+
+def test_progress_says_the_time_left_and_does_not_flood():
+    now = [0.0]
+    seen: list[tuple[float, str]] = []
+    report = timing.with_time_left(lambda f, m: seen.append((f, m)), min_interval=0.2, clock=lambda: now[0])
+    now[0] = 1.0
+    report(0.25, "epoch 5/20")  # a quarter done after 1 s: 3 s left
+    report(0.26, "epoch 5/20")  # within 0.2 s of the last report: dropped
+    now[0] = 2.0
+    report(1.0, "done")
+    assert seen == [(0.25, "epoch 5/20 · about 3 s left"), (1.0, "done (2 s)")]

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from core import timing
 from core.backend import Backend, blas_threads
 from core.config import Config, param
 from core.data import digits
@@ -89,7 +90,7 @@ def warp_test_seconds(cfg: WarpTestConfig) -> float:
     """Rough wall time of :func:`warp_test` (training dominates; testing adds about 10%)."""
     per_digit = sum(SECONDS_PER_DIGIT[k] * (1.0 if k == "conv" or cfg.directions == 4 else 0.3)
                     for k in ("mdrnn", "mdlstm", "conv") if getattr(cfg, k))
-    return 1.1 * per_digit * cfg.epochs * cfg.n_train + 0.5
+    return (1.1 * per_digit * cfg.epochs * cfg.n_train + 0.5) * timing.speed().call  # small arrays: calls
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core import check
+from core import check, timing
 from core.backend import Backend, select_backend, to_numpy
 from core.config import Config, param
 from core.limits import ConfigError, ProgressFn, no_progress, require_memory, require_time
@@ -36,8 +36,9 @@ def lstm_bytes(T: int, B: int, D: int, H: int, itemsize: int) -> float:
 
 
 def lstm_seconds(T: int, B: int, D: int, H: int) -> float:
-    """A pessimistic wall time of one forward+backward: its matrix products on a slow laptop core."""
-    return lstm_flops(T, B, D, H) / ASSUMED_FLOPS_PER_SECOND
+    """A pessimistic wall time of one forward+backward: its matrix products on a slow laptop core,
+    scaled by this machine's matrix-product speed (``core.timing.speed``)."""
+    return lstm_flops(T, B, D, H) / ASSUMED_FLOPS_PER_SECOND * timing.speed().matmul
 
 
 def check_sizes(T: int, B: int, D: int, H: int, dtype: str) -> None:
@@ -110,6 +111,18 @@ class LSTMRun:
     h_bar_ratio: float  # |h_bar(1)| / |h_bar(T)|; nan where it cannot be formed
     finite: bool
     warning: str  # non-empty when the adjoints overflowed: what to change
+    dtype: str = "float64"  # the precision the passes ran in (forget_product is kept in float64)
+
+    @property
+    def dtype_tiny(self) -> float:
+        """The smallest positive normal number of the run's precision (1.2e-38 for float32)."""
+        return float(np.finfo(self.dtype).tiny)
+
+    @property
+    def forget_product_underflows(self) -> bool:
+        """Whether Π f over the whole sequence is below what the run's precision can hold: the
+        product is computed in float64, but the run's own cell-path adjoint flushes to zero there."""
+        return bool(self.forget_product[0] < self.dtype_tiny)
 
     @property
     def c_bar_ratio(self) -> float:
@@ -161,7 +174,8 @@ def simulate(cfg: LSTMConfig, backend: Backend, precision: str = "float64", seed
         h_bar_norm=np.linalg.norm(h_bar.reshape(cfg.T, -1), axis=1),
         c_bar_norm=np.linalg.norm(c_bar.reshape(cfg.T, -1), axis=1),
         forget_product=tail.reshape(cfg.T, -1).mean(axis=1), grad_norms=norms,
-        h_bar_ratio=_ratio(np.linalg.norm(h_bar[0]), np.linalg.norm(h_bar[-1])), finite=finite, warning=warning)
+        h_bar_ratio=_ratio(np.linalg.norm(h_bar[0]), np.linalg.norm(h_bar[-1])), finite=finite, warning=warning,
+        dtype=precision)
 
 
 def _ratio(a: float, b: float) -> float:

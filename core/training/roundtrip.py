@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from core import timing
 from core.backend import Backend, namespace, synchronize, to_numpy
 from core.limits import MEMORY_BUDGET_BYTES, ConfigError, ProgressFn, no_progress, optional, require_time
 from core.training import exact
@@ -266,12 +267,17 @@ def float64_reference(cfg: TrainConfig, backend: Backend, seed: int, alphas: np.
 
 
 def roundtrip_seconds(cfg: TrainConfig) -> float:
-    """Rough wall time of one round trip (forward and back) on a laptop CPU, for refusing work
-    that would keep a page waiting: ~25 ns per parameter and step for the vector arithmetic,
-    ~50 us per step of call overhead, ~250 us per step for the digits' matrix products; the
-    exact mode does about twice the work of float."""
-    per_step = 50e-6 + 25e-9 * cfg.size + (250e-6 if cfg.objective == "digits" else 0.0)
-    return 2 * cfg.steps * per_step * (2.0 if cfg.mode == "exact" else 1.0)
+    """Wall time of one round trip (forward and back), for refusing work that would keep a page
+    waiting and for saying how long it takes. Per step and direction on the reference machine:
+    ~18 us of call overhead (30 us exact, +15 us for Rosenbrock), 3 / 6 / 9 ns per parameter of
+    vector arithmetic in float32 / float64 / exact, ~235 us for the digits' matrix products;
+    scaled by this machine's speed (``core.timing.speed``)."""
+    s = timing.speed()
+    exact = cfg.mode == "exact"
+    calls = 18e-6 + (12e-6 if exact else 0.0) + (15e-6 if cfg.objective == "rosenbrock" else 0.0)
+    vector = {"exact": 9e-9, "float64": 6e-9}.get(cfg.mode, 3e-9) * cfg.size
+    products = 235e-6 if cfg.objective == "digits" else 0.0
+    return 2 * cfg.steps * (calls * s.call + vector * s.vector + products * s.matmul)
 
 
 @dataclass(frozen=True)

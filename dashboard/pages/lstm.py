@@ -6,33 +6,27 @@ import streamlit as st
 
 from core.config import cli_command
 from core.lstm.experiments import GradcheckConfig, LSTMConfig
-from dashboard import compute, plots, widgets
+from dashboard import compute, frame, links, plots, widgets
 
 VERDICT_BADGE = {"right": ("checked: right", "green", ":material/check_circle:"),
                  "wrong": ("wrong", "red", ":material/cancel:"),
                  "incomplete": ("incomplete", "orange", ":material/error:")}
 
-shared = widgets.shared()
-run = shared.run
-
-st.title("LSTM through time")
-st.markdown(
+page = frame.page(
+    "lstm",
     "An LSTM carries a hidden state $h^{(t)}$ and a cell $c^{(t)}$ along a sequence. "
     "**Backpropagation through time** (BPTT) sends the adjoints $\\overline{h^{(t)}} = "
     "\\partial L/\\partial h^{(t)}$ and $\\overline{c^{(t)}}$ back along the same chain, written here "
     "by hand and checked against finite differences. The seed's problems 1 and 2 derive these "
-    "adjoints; the last tab evaluates its equations with numbers and marks each one right or wrong."
-)
-st.latex(r"i,f,o = \sigma(W_{\cdot x}x^{(t)} + W_{\cdot h}h^{(t-1)} + b_\cdot),\; "
-         r"g = \tanh(W_{gx}x^{(t)} + W_{gh}h^{(t-1)} + b_g),\; "
-         r"c^{(t)} = f\,c^{(t-1)} + i\,g,\; h^{(t)} = o\tanh c^{(t)}")
-
-controls, main = st.columns([1, 3], gap="large")
-with controls:
-    st.subheader("Network")
-    cfg = widgets.config_controls(LSTMConfig, "lstm", lecture=shared.lecture)
-    st.caption(f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar). Inputs x(t) "
-               "and targets are random; h(0) = c(0) = 0; all biases 0 but b_f.")
+    "adjoints; the last tab evaluates its equations with numbers and marks each one right or wrong.",
+    # two lines, so the equation fits the column at a desk and the screen in lecture mode
+    r"\begin{gathered}i,f,o = \sigma(W_{\cdot x}x^{(t)} + W_{\cdot h}h^{(t-1)} + b_\cdot),\quad "
+    r"g = \tanh(W_{gx}x^{(t)} + W_{gh}h^{(t-1)} + b_g),\\ "
+    r"c^{(t)} = f\,c^{(t-1)} + i\,g,\quad h^{(t)} = o\tanh c^{(t)}\end{gathered}")
+run, main = page.run, page.main
+cfg = page.settings(LSTMConfig, "lstm", title="Network",
+                    note=f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar). Inputs x(t) and "
+                         "targets are random; h(0) = c(0) = 0; all biases 0 but b_f.")
 
 with main, widgets.stop_on_error():
     result = compute.lstm_run(cfg, run)
@@ -47,8 +41,10 @@ check_args = cli_command(check_cfg, run=run.replace(seed=run.seed + nonce))
 with main:
     badge, rerun = st.columns([3, 1], vertical_alignment="center")
     ok = check.ok
+    vanished = (f"; {check.vanished} vanished (below the noise level {check.atol:.0e}: checked against it, "
+                "not failed)" if check.vanished else "")
     badge.badge(f"BPTT vs finite differences: max rel. error {check.max_rel_error:.1e} "
-                f"({check.checked} entries, float64)",
+                f"({check.checked} entries, float64{vanished})",
                 icon=":material/verified:" if ok else ":material/warning:", color="green" if ok else "red")
     if rerun.button("Re-run check", icon=":material/refresh:", help="new random weights and entries",
                     key="lstm_rerun_check"):
@@ -86,8 +82,13 @@ with tab_bwd:
         m1, m2, m3 = st.columns(3)
         m1.metric("|h̄(1)| / |h̄(T)|", f"{result.h_bar_ratio:.2e}",
                   help="how much of the adjoint at the last step reaches the first one")
-        m2.metric("Π f(s) over s = 2…T", f"{fp[0]:.2e}", help="the cell path c(T) → c(1) scales c̄ by this")
+        m2.metric("Π f(s) over s = 2…T", f"{fp[0]:.2e}",
+                  help="the cell path c(T) → c(1) scales c̄ by this (computed in float64)")
         m3.metric("‖∂L/∂W_h‖", f"{result.grad_norms['W_h']:.3g}")
+        if result.forget_product_underflows:
+            st.caption(f"Π f = {fp[0]:.2e} is below the smallest {result.dtype} number ({result.dtype_tiny:.1e}): "
+                       f"it is computed in float64 to show how small it is; in {result.dtype} the cell path's "
+                       "share of c̄ is flushed to 0 long before t = 1.")
         widgets.chart(plots.lstm_adjoint_norms(hb, cb, fp),
                       {"t": list(range(1, cfg.T + 1)), "h_bar_norm": hb, "c_bar_norm": cb, "forget_product": fp},
                       "lstm_adjoints")
@@ -109,8 +110,8 @@ with tab_bwd:
                                               "sets |c̄| here, not the forget gates alone."))
         st.markdown(
             "Through $h$ the adjoint is multiplied by $W_h$ and the gates' slopes each step: a large weight "
-            "scale makes it **explode** (until the gates saturate); try weight scale 20 with T = 200 in float32 "
-            "to overflow.")
+            "scale makes it **explode** (until the gates saturate); try weight scale 20 with T = 200 and H = 32 "
+            "in float32 (the scene *Exploding*) to overflow.")
         widgets.reproduce(run_args, "Prints the loss and |h̄(t)|, |c̄(t)|, Π f per step; --json for "
                           "machine-readable output.")
 
@@ -119,8 +120,9 @@ with tab_seed:
     if tab_seed.open:
         if st.session_state.get("lstm_step", 1) > cfg.T:
             st.session_state["lstm_step"] = cfg.T
+        refused = links.check(links.int_bound("lstm_step", "Step t", min(2, cfg.T), 1, cfg.T))
         t = 1 if cfg.T == 1 else st.slider(
-            "Step t", 1, cfg.T, 2, key="lstm_step", bind="query-params",
+            "Step t", 1, cfg.T, 2, key="lstm_step", bind=None if refused else "query-params",
             help="the step at which eqs (1)-(8) are evaluated (eq (9) sums over all steps)")
         with widgets.stop_on_error():
             rep = compute.lstm_seed(cfg, t, run.seed)

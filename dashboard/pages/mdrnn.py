@@ -10,7 +10,7 @@ from core.config import Config, cli_command, param
 from core.grid.mdrnn import GridConfig
 from core.grid.sweep import SweepConfig
 from core.limits import format_bytes
-from dashboard import compute, plots, widgets
+from dashboard import compute, frame, plots, widgets
 
 
 @dataclass(frozen=True)
@@ -23,25 +23,17 @@ class View(Config):
 
 ANIMATION_MAX_CELLS = 64 * 64  # larger grids: the frames would make the page heavy
 
-shared = widgets.shared()
-run = shared.run
-
-st.title("MDRNN through a grid")
-st.markdown(
+page = frame.page(
+    "mdrnn",
     "A 2-D RNN computes a state for every cell of a grid from the cell's input and the states of its "
     "**west** and **north** neighbours (the zero state outside the grid). Cell by cell that is "
     "$G^2$ sequential steps; all cells on one anti-diagonal $i + j = d$ depend only on the diagonal "
     "before, so a **wavefront** needs $2G-1$ steps (seed problem 4). Here both run, the arithmetic "
-    "each one executes is *counted*, and the counts are held against the seed's formulas (problem 3)."
-)
-st.latex(r"h^{(i,j)} = \tanh\!\left(W_{in}\,x^{(i,j)} + W_W\,h^{(i,j-1)} + W_N\,h^{(i-1,j)} + b\right)")
-
-controls, main = st.columns([1, 3], gap="large")
-with controls:
-    st.subheader("Grid")
-    grid = widgets.config_controls(GridConfig, "mdrnn", lecture=shared.lecture)
-    view = widgets.config_controls(View, "mdrnn", lecture=shared.lecture)
-    st.caption(f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar).")
+    "each one executes is *counted*, and the counts are held against the seed's formulas (problem 3).",
+    r"h^{(i,j)} = \tanh\!\left(W_{in}\,x^{(i,j)} + W_W\,h^{(i,j-1)} + W_N\,h^{(i-1,j)} + b\right)")
+run, main = page.run, page.main
+grid = page.settings(GridConfig, "mdrnn", title="Grid")
+view = page.settings(View, "mdrnn", note=f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar).")
 
 square = grid.Gr == grid.Gc
 cost_args = cli_command(grid, run=run, extra=("--states",))
@@ -110,9 +102,7 @@ with tab_cost:
              "where from": "two H×H products per cell, border zeros multiplied too"},
         ])
         table.insert(2, "measured / this", sched["wavefront"].macs / table["multiply-adds"])
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"measured / this": st.column_config.NumberColumn(format="%.3f"),
-                                    "multiply-adds": st.column_config.NumberColumn(format="localized")})
+        widgets.table(table, {"measured / this": "%.3f", "multiply-adds": "localized"})
         labels = ["raster", "wavefront", "seed G²(DH+H²)", "exact", "dense G²(DH+2H²)"]
         kinds = ["measured", "measured", "model (seed)", "model (exact)", "model (dense)"]
         macs = [sched["raster"].macs, sched["wavefront"].macs, seed_m, exact_m, dense_m]
@@ -151,9 +141,7 @@ with tab_cost:
             {"schedule": s, "steps": r.steps, "matrix products": r.products, "median seconds": r.seconds,
              "spread": r.spread, "peak state memory": format_bytes(r.peak_state_bytes), "repeats": r.repeats}
             for s, r in sched.items()])
-        st.dataframe(timing, hide_index=True, width="stretch",
-                     column_config={"median seconds": st.column_config.NumberColumn(format="%.2e"),
-                                    "spread": st.column_config.NumberColumn(format="percent")})
+        widgets.table(timing, {"median seconds": "%.2e", "spread": "percent"})
         t1, t2 = st.columns(2)
         speedup = result.speedup_wavefront_over_raster
         t1.metric("Wavefront speedup over raster", f"{speedup:.1f}×" if result.speedup_note == "" else "—",
@@ -178,7 +166,7 @@ with tab_scale:
         st.markdown("Both schedules on square grids while one size doubles. The counted multiply-adds "
                     "grow as the exact model says; time follows them once the products are large enough "
                     "to hide the cost of each Python-level step.")
-        sweep_cfg = widgets.config_controls(SweepConfig, "mdrnn_sweep", lecture=shared.lecture,
+        sweep_cfg = widgets.config_controls(SweepConfig, "mdrnn_sweep", lecture=page.lecture,
                                             container=st.container(border=True, horizontal=True))
         guess = compute.mdrnn_sweep_seconds(sweep_cfg)
         sweep = None

@@ -9,7 +9,7 @@ import streamlit as st
 from core.config import Config, cli_command, param
 from core.grid.context import SensitivityConfig
 from core.grid.warptest import WarpTestConfig
-from dashboard import compute, plots, widgets
+from dashboard import compute, frame, plots, widgets
 
 ORDER = ("mdrnn", "mdlstm", "mdrnn4", "mdlstm4", "conv")
 SHORT = {"mdrnn": "MDRNN tanh, 1 dir.", "mdlstm": "MDLSTM, 1 dir.", "mdrnn4": "MDRNN tanh, 4 dir.",
@@ -24,11 +24,8 @@ class DigitView(Config):
     digit: int = param(0, choices=(0, 1, 2, 3), label="Test digit shown")
 
 
-shared = widgets.shared()
-run = shared.run
-
-st.title("MDRNN against a conv net")
-st.markdown(
+page = frame.page(
+    "mdrnn-vs-conv",
     "Seed problem 5 answers *\"one advantage and one disadvantage of an MDRNN compared to a conv net\"* "
     "with two claims: the MDRNN is **more robust to input warping** (its recurrences give it context from "
     "the whole grid, which holds with four directions: one sweep sees only the quadrant above-left), and it "
@@ -37,16 +34,11 @@ st.markdown(
     "trained models, the vanishing-gradient claim on the models' sensitivity at initialisation, for the "
     "grid RNNs and the conv net alike. Every number comes from the models' own forward and backward passes: the "
     "seed's tanh grid RNN, the MDLSTM (Graves et al. 2007, and the bounded cell of Leifert et al. 2016), "
-    "each swept from one corner or from all four, and a conv net of L layers of k × k convolutions."
-)
-
-controls, main = st.columns([1, 3], gap="large")
-with controls:
-    st.subheader("Models and output cell")
-    cfg = widgets.config_controls(SensitivityConfig, "mvc", lecture=shared.lecture)
-    st.caption(f"Random weights and a random input; backend **{run.backend}**, float64, seed {run.seed}.")
-    st.subheader("Warping test")
-    wcfg = widgets.config_controls(WarpTestConfig, "mvcw", lecture=shared.lecture)
+    "each swept from one corner or from all four, and a conv net of L layers of k × k convolutions.")
+run, main = page.run, page.main
+cfg = page.settings(SensitivityConfig, "mvc", title="Models and output cell",
+                    note=f"Random weights and a random input; backend **{run.backend}**, float64, seed {run.seed}. "
+                         "The warping test's settings are in its tab.")
 
 with main, widgets.stop_on_error():
     sens = compute.mdrnn_sensitivity(cfg, run)
@@ -62,13 +54,19 @@ with main:
 # --------------------------------------------------------------------------- context
 with tab_ctx:
     if tab_ctx.open:
-        st.latex(r"S(i, j) = \left\| \frac{\partial h^{(i^*, j^*)}}{\partial x^{(i, j)}} \right\|_F")
-        st.markdown("One backward sweep per output unit (run as one batch) gives a row of this Jacobian; no "
-                    "finite differences. Grey cells are **exactly zero**: the output cannot see that input.")
-        frame = pd.DataFrame([{"model": models[k].label, "i": r, "j": c, "S": models[k].map[r, c]}
-                              for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
+        def definition() -> None:
+            st.latex(r"S(i, j) = \left\| \frac{\partial h^{(i^*, j^*)}}{\partial x^{(i, j)}} \right\|_F")
+            st.markdown("One backward sweep per output unit (run as one batch) gives a row of this Jacobian; no "
+                        "finite differences. Grey cells are **exactly zero**: the output cannot see that input.")
+
+        if not page.lecture:  # above the maps at a desk, under them in lecture mode
+            definition()
+        maps = pd.DataFrame([{"model": models[k].label, "i": r, "j": c, "S": models[k].map[r, c]}
+                             for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
         fig = plots.sensitivity_maps([models[k].map for k in ORDER], [SHORT[k] for k in ORDER], i, j)
-        widgets.chart(fig, frame, "mdrnn_vs_conv_sensitivity")
+        widgets.chart(fig, maps, "mdrnn_vs_conv_sensitivity")
+        if page.lecture:
+            definition()
         st.markdown("\n".join(f"- {line}" for line in summary[:2]))
         st.dataframe(pd.DataFrame([{"model": models[k].label, "cells seen (S > 0)": models[k].seen_cells,
                                     "cells in its context": models[k].context_cells,
@@ -101,6 +99,8 @@ with tab_vanish:
         st.caption("Factor per step: exp of the least-squares slope of log S against distance, over the "
                    "distances where S > 0. Below 1 the sensitivity vanishes with distance, above 1 it grows. "
                    "Weights are at their initial values: this is the starting point of training.")
+        widgets.reproduce([*sens_args, "--no-maps"], "Prints the factors per step of every initialisation, their "
+                          "means and intervals (decay:), and the forget-bias sweep (forget_bias_sweep:).")
 
 # --------------------------------------------------------------------------- cost
 with tab_cost:
@@ -125,9 +125,7 @@ with tab_cost:
                 if base != "conv" else f"L = {cfg.L}",
                 "receptive field": m.receptive_field})
         table = pd.DataFrame(rows)
-        number = st.column_config.NumberColumn(format="localized")
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={"parameters": number, "multiply-adds (one input)": number})
+        widgets.table(table, {"parameters": "localized", "multiply-adds (one input)": "localized"})
         widgets.downloads(table, "mdrnn_vs_conv_cost")
         st.markdown(
             f"The grid RNNs need $2G-1 = {2 * G - 1}$ sequential steps (seed problem 4) however the work is "
@@ -141,6 +139,8 @@ with tab_cost:
                       {"G": depth.G, **{f"{k}_seconds": v for k, v in depth.seconds.items()},
                        **{f"{k}_steps": v for k, v in depth.steps.items()}}, "mdrnn_vs_conv_depth")
         st.markdown(compute.mdrnn_depth_sentence(depth))
+        widgets.reproduce([*sens_args, "--no-maps"], "Prints every model's parameters, multiply-adds and "
+                          "sequential steps (models:). The timing against G is measured on this page only.")
 
 # --------------------------------------------------------------------------- warping test
 with tab_warp:
@@ -150,14 +150,17 @@ with tab_warp:
             "pixels; every model averages its output over the cells and a linear read-out gives 10 scores; "
             "plain Adam with our own backward passes), then measure accuracy on held-out digits warped by "
             "shear, rotation and elastic distortion of growing strength. The tanh MDRNN and the conv net are "
-            "sized to the MDLSTM's parameter count. Settings: *Warping test*, in the left column.")
+            "sized to the MDLSTM's parameter count.")
+        with st.container(border=True):
+            st.markdown("**Settings of the warping test**")
+            wcfg = widgets.config_controls(WarpTestConfig, "mvcw", lecture=page.lecture, columns=3)
         go = st.button("Train and test", type="primary", icon=":material/play_arrow:", key="mvcw_go",
-                       help="train with the settings under *Warping test* on the left")
+                       help="train with the settings of the warping test above")
         if go:
             st.session_state["mvcw_ran"] = (wcfg, run)
-        status = st.empty()
+        status = st.empty()  # under the button: what to press, then the training's progress bar
         samples = compute.mdrnn_warp_samples(run.seed, wcfg.levels)
-        view = widgets.config_controls(DigitView, "mvcw", lecture=shared.lecture)
+        view = widgets.config_controls(DigitView, "mvcw", lecture=page.lecture)
         widgets.chart(plots.warped_digits(samples.images, samples.amounts, samples.units, view.digit),
                       {f"{k} {a:g}": samples.images[k][c][view.digit].ravel()
                        for k in samples.images for c, a in enumerate(samples.amounts[k])},
@@ -167,7 +170,7 @@ with tab_warp:
             status.info(f"Press *Train and test* to run the experiment: about {compute.mdrnn_warp_seconds(wcfg):.0f} s "
                         "with these settings. Results are cached: the same settings again come back at once.")
         else:
-            with widgets.stop_on_error(warp_args):
+            with status.container(), widgets.stop_on_error(warp_args):
                 study = compute.mdrnn_warp_test(wcfg, run)
             result, warp_lines = study.result, study.summary
             for message in result.diverged:
@@ -180,14 +183,15 @@ with tab_warp:
                                         for n, s in enumerate(result.strengths)]), "mdrnn_vs_conv_warp")
             st.markdown("**What this says about the seed's claim.**\n\n"
                         + "\n".join(f"- {line}" for line in warp_lines))
-            st.dataframe(pd.DataFrame([{
+            widgets.table(pd.DataFrame([{
                 "model": m.label, "parameters (with read-out)": m.params,
                 "multiply-adds per digit": m.macs, "sequential steps": m.steps,
                 "training seconds": round(m.train_seconds, 2),
                 "final training loss": m.losses[-1] if m.losses else None,
                 "training accuracy": m.train_accuracy,
                 "clean test accuracy": result.accuracy["shear"].get(k, [None])[0],
-            } for k, m in result.models.items()]), hide_index=True, width="stretch")
+            } for k, m in result.models.items()]), {"training accuracy": "percent", "clean test accuracy": "percent",
+                                                    "final training loss": "%.3f"})
             widgets.chart(plots.loss_curves({m.label: list(m.losses) for m in result.models.values()}),
                           {m.label: m.losses for m in result.models.values()}, "mdrnn_vs_conv_loss")
         widgets.reproduce(warp_args, "Prints the accuracy of each model at each warp strength and the verdict; "

@@ -1,22 +1,36 @@
 """Momentum SGD through training: run forward, undo exactly or in floats (seed problems 6, 7)."""
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
-from core.config import cli_command
+from core.config import Config, cli_command, param
 from core.training.hypergrad import HypergradConfig
 from core.training.jacobian import JacobianConfig, PhaseConfig
 from core.training.momentum import TrainConfig
 from core.training.objectives import OBJECTIVES
-from dashboard import compute, plots, widgets
+from dashboard import compute, frame, plots, widgets
 
-shared = widgets.shared()
-run = shared.run
 NAMES = {"quadratic": "ill-conditioned quadratic", "rosenbrock": "Rosenbrock (2-D)",
          "digits": "logistic regression, 8x8 digits"}
+# The page runs 2,000 steps unless told otherwise (the CLI's default is 300): long enough for the
+# information buffer to spill word after word and for a float64 inverse to leave the forward path.
+PAGE_DEFAULTS = {"steps": 2000}
 
-st.title("Momentum SGD through training")
-st.markdown(
+
+@dataclass(frozen=True)
+class Problem(Config):
+    """What is trained, and in which arithmetic (the precision of float is the sidebar's)."""
+
+    objective: str = param("quadratic", choices=OBJECTIVES, label="Objective J(θ)",
+                           help="; ".join(f"{k}: {v}" for k, v in NAMES.items()))
+    arith: str = param("exact", choices=("exact", "float"), label="Arithmetic",
+                       help="exact: fixed point with an information buffer; float: the sidebar's precision")
+
+
+page = frame.page(
+    "reversible",
     "One training step maps $s^{(k)} = (p^{(k)}, \\theta^{(k)})$ to $s^{(k+1)}$: "
     "$p^{(k+1)} = \\beta p^{(k)} - \\alpha \\nabla J(\\theta^{(k)})$, "
     "$\\theta^{(k+1)} = \\theta^{(k)} + p^{(k+1)}$. The map is invertible, so training can be run "
@@ -26,25 +40,22 @@ st.markdown(
     "rounding error grows by $1/\\beta$ per step undone: the inverse drifts like $\\beta^{-k}$. In **exact** "
     "arithmetic (fixed point, with the discarded bits kept in a buffer; Maclaurin, Duvenaud & Adams 2015) "
     "the start comes back bit for bit, which gives gradients with respect to the learning rates "
-    "without storing the trajectory."
-)
-
-left, right = st.columns([1, 4] if shared.lecture else [1, 3], gap="large")
-with left:
-    objective = st.selectbox("Objective J(θ)", OBJECTIVES, key="rev_objective", bind="query-params",
-                             help="; ".join(f"{k}: {v}" for k, v in NAMES.items()))
-    arith = st.radio("Arithmetic", ["exact", "float"], key="rev_arith", horizontal=True,
-                     bind="query-params",
-                     help=f"float uses the sidebar's precision (now {run.precision}); exact is fixed point")
-    mode = "exact" if arith == "exact" else run.precision
-    skip = ("objective", "mode") + (() if objective == "quadratic" else ("D",))
-    cfg = widgets.config_controls(TrainConfig, "rev", lecture=shared.lecture, skip=skip,
-                                  objective=objective, mode=mode)
-    if objective != "quadratic":
-        st.caption(f"D = {'2' if objective == 'rosenbrock' else '650'} is fixed by the objective.")
+    "without storing the trajectory.")
+run, main = page.run, page.main
+problem = page.settings(Problem, "rev")
+objective = problem.objective
+mode = "exact" if problem.arith == "exact" else run.precision
+# only the settings that apply: D and the condition number to the quadratic, the L2 penalty to the
+# digits, the fraction bits to exact arithmetic
+skip = tuple(name for name, applies in (("D", objective == "quadratic"), ("cond", objective == "quadratic"),
+                                        ("l2", objective == "digits"), ("fraction_bits", mode == "exact"))
+             if not applies)
+cfg = page.settings(TrainConfig, "rev", skip=skip, defaults=PAGE_DEFAULTS, objective=objective, mode=mode,
+                    note="" if objective == "quadratic" else
+                    f"D = {'2' if objective == 'rosenbrock' else '650'} is fixed by the objective.")
 
 reproduce_run = cli_command(cfg, run=run)
-with right, widgets.stop_on_error(reproduce_run):
+with main, widgets.stop_on_error(reproduce_run):
     tabs = widgets.tabs(["Forward & inverse", "Reconstruction error", "Phase space", "Info buffer",
                     "Hypergradients", "Seed eqs (13)-(30)"], key="reversible_tab")
     precision = cfg.exact_precision()
@@ -89,7 +100,8 @@ with right, widgets.stop_on_error(reproduce_run):
             widgets.chart(fig, data, "reversible_trajectory")
             st.caption("Press ▶ to undo training step by step from k = K. In exact mode the dashed inverse "
                        "lies on the forward path to the last bit; in float mode it leaves it once β⁻ʲ times "
-                       "the rounding error is visible (float32 soon; float64 needs K of a few hundred).")
+                       "the rounding error is visible (at the other settings' defaults: float32 after about "
+                       "200 steps, float64 after about 400).")
             if summary["steps_undone_before_overflow"] < cfg.steps:
                 st.warning(f"The {mode} inverse overflowed after undoing "
                            f"{summary['steps_undone_before_overflow']:,} of {cfg.steps:,} steps.")

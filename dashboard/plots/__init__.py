@@ -37,7 +37,7 @@ from dashboard.plots.reversible import (
     trajectory_animation,
     trajectory_extent,
 )
-from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE, styled
+from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, TEMPLATE, lecture_fonts, styled
 
 __all__ = [
     "DIVERGING",
@@ -50,6 +50,7 @@ __all__ = [
     "depth_plot",
     "forget_bias_plot",
     "hypergradient_plot",
+    "lecture_fonts",
     "loss_curves",
     "lstm_adjoint_norms",
     "lstm_forward_heatmaps",

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import PALETTE, SEQUENTIAL, styled
+from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, styled
 
 
 def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) -> go.Figure:
@@ -21,7 +21,7 @@ def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) 
     fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
     for k, z in enumerate(logs):
         # light grey under the map: the cells left blank (S exactly zero) show as grey squares
-        fig.add_shape(type="rect", x0=-0.5, x1=C - 0.5, y0=-0.5, y1=R - 0.5, fillcolor="#dddddd",
+        fig.add_shape(type="rect", x0=-0.5, x1=C - 0.5, y0=-0.5, y1=R - 0.5, fillcolor=BLANK,
                       line=dict(width=0), layer="below", row=1, col=k + 1)
         fig.add_trace(go.Heatmap(z=z, zmin=lo, zmax=hi, colorscale=SEQUENTIAL, showscale=k == n - 1,
                                  colorbar=dict(title="log₁₀ S"), xgap=1, ygap=1,
@@ -36,9 +36,9 @@ def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) 
                          showgrid=False,
                          zeroline=False, showticklabels=k == 0, row=1, col=k + 1)
     fig.update_annotations(font_size=12)
-    fig.update_layout(plot_bgcolor="white")
+    fig.update_layout(margin=dict(t=95))  # the title above the maps' own titles
     return styled(fig, f"Sensitivity of output cell ({i}, {j}) to each input (grey: exactly zero)",
-                  height=360)
+                  height=380)
 
 
 def decay_plot(profiles: dict[str, tuple[list[int], list[float]]]) -> go.Figure:
@@ -63,7 +63,7 @@ def forget_bias_plot(biases: list[float], rates: dict[str, list[float]], tanh: f
                                  hovertemplate="bias %{x}: ×%{y:.3f} per step<extra>" + label + "</extra>"))
     fig.add_hline(y=tanh, line_dash="dash", line_color=PALETTE[0],
                   annotation_text=f"tanh MDRNN ×{tanh:.3f}", annotation_position="bottom right")
-    fig.add_hline(y=1.0, line_dash="dot", line_color="#888")
+    fig.add_hline(y=1.0, line_dash="dot", line_color=NEUTRAL)
     fig.update_xaxes(title_text="forget-gate bias at initialisation")
     fig.update_yaxes(title_text="sensitivity factor per step")
     fig.update_layout(legend=dict(orientation="h", y=-0.22))
@@ -86,7 +86,7 @@ def warp_accuracy(amounts: dict[str, list[float]], units: dict[str, str],
                                      hovertemplate="%{x:g}: %{y:.1%}<extra>" + label + "</extra>"),
                           row=1, col=c + 1)
         fig.update_xaxes(title_text=units[kind], row=1, col=c + 1)
-    fig.add_hline(y=0.1, line_dash="dot", line_color="#888", annotation_text="chance")
+    fig.add_hline(y=0.1, line_dash="dot", line_color=NEUTRAL, annotation_text="chance")
     fig.update_yaxes(title_text="test accuracy", tickformat=".0%", range=[0, 1.02], row=1, col=1)
     fig.update_layout(legend=dict(orientation="h", y=-0.25))
     return styled(fig, "Accuracy on warped test digits", height=430)

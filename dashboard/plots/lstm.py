@@ -34,7 +34,8 @@ def lstm_forward_heatmaps(panels: dict[str, list[list[float]]], units: int) -> g
             showscale=k in bars, colorbar=dict(thickness=10, **bars[k]) if k in bars else None,
             hovertemplate=f"{k}: %{{z:.3f}}<br>t = %{{x}}, unit %{{y}}<extra></extra>"),
             row=row, col=col)
-        fig.update_xaxes(title_text="t" if row == 2 else None, row=row, col=col)
+        # steps are read off the bottom row: tick labels on the top row would meet its titles
+        fig.update_xaxes(title_text="t" if row == 2 else None, showticklabels=row == 2, row=row, col=col)
         fig.update_yaxes(title_text="unit" if col == 1 else None, row=row, col=col)
     fig.update_layout(margin=dict(b=130))
     return styled(fig, height=580)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import PALETTE, SEQUENTIAL, animation_controls, styled
+from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled
 
 
 def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 120) -> go.Figure:
@@ -18,9 +18,11 @@ def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 
     frames = min(n_steps, max_frames)
     shown = sorted({round(k * (n_steps - 1) / max(1, frames - 1)) for k in range(frames)})
     rows, cols = len(steps), len(steps[0])
-    grey, blue, orange = "#e6e6e6", PALETTE[0], PALETTE[1]
+    grey, blue, orange = BLANK, PALETTE[0], PALETTE[1]
     scale = [[0.0, grey], [0.33, grey], [0.34, blue], [0.66, blue], [0.67, orange], [1.0, orange]]
-    text = steps if rows * cols <= 400 else None
+    # cells are labelled by the step that computes them, counted from 1 like the title and the slider
+    numbered = [[s + 1 for s in row] for row in steps]
+    text = numbered if rows * cols <= 400 else None
 
     def state(k: int) -> list[list[int]]:
         return [[2 if s == k else 1 if s < k else 0 for s in row] for row in steps]
@@ -29,7 +31,7 @@ def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 
         return f"{schedule}: step {k + 1} of {n_steps}"
 
     heat = dict(colorscale=scale, zmin=0, zmax=2, showscale=False, xgap=1 if cols <= 64 else 0,
-                ygap=1 if rows <= 64 else 0, customdata=steps,
+                ygap=1 if rows <= 64 else 0, customdata=numbered,
                 hovertemplate="cell (%{y}, %{x}) computed at step %{customdata}<extra></extra>")
     fig = go.Figure(go.Heatmap(z=state(shown[0]), text=text, texttemplate="%{text}" if text else None,
                                **heat))
@@ -95,7 +97,7 @@ def scaling_plot(rows: list[dict], axis: str, slopes: dict) -> go.Figure:
                          textposition="outside", name="raster time / wavefront time", showlegend=False,
                          hovertemplate=f"{axis}=%{{x}}: wavefront %{{y:.2f}}× faster<extra></extra>"),
                   row=1, col=2)
-    fig.add_hline(y=1, line_dash="dot", line_color="#888", row=1, col=2)
+    fig.add_hline(y=1, line_dash="dot", line_color=NEUTRAL, row=1, col=2)
     fig.update_xaxes(type="log", title_text=axis, dtick=0.30103, tickformat="d", row=1, col=1)
     fig.update_yaxes(type="log", title_text="seconds (median)", exponentformat="power", row=1, col=1)
     fig.update_xaxes(title_text=axis, type="category", row=1, col=2)

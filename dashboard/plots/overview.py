@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import PALETTE, SEQUENTIAL, styled
+from dashboard.plots.theme import NEUTRAL, PALETTE, SEQUENTIAL, styled
 
 
 def recurrence_overview() -> go.Figure:
@@ -31,9 +31,9 @@ def recurrence_overview() -> go.Figure:
                              showlegend=False), row=1, col=1)
     for t in range(1, n):
         fig.add_annotation(x=t - 0.22, y=1, ax=t - 1 + 0.22, ay=1, xref="x", yref="y", axref="x",
-                           ayref="y", showarrow=True, arrowhead=2, arrowcolor="#444", text="")
+                           ayref="y", showarrow=True, arrowhead=2, arrowcolor=NEUTRAL, text="")
         fig.add_annotation(x=t, y=0.78, ax=t, ay=0.22, xref="x", yref="y", axref="x", ayref="y",
-                           showarrow=True, arrowhead=2, arrowcolor="#444", text="")
+                           showarrow=True, arrowhead=2, arrowcolor=NEUTRAL, text="")
 
     # 2. A G x G grid coloured by the wavefront step i + j at which each cell can be computed.
     G = 5
@@ -57,6 +57,7 @@ def recurrence_overview() -> go.Figure:
         fig.update_xaxes(visible=False, row=1, col=col)
         fig.update_yaxes(visible=False, row=1, col=col)
     fig.update_yaxes(range=[-0.6, 1.6], row=1, col=1)
+    fig.update_yaxes(range=[0.0, 1.25], row=1, col=3)  # room above s0 for its label
     fig.update_xaxes(title_text="j (column)", row=1, col=2)
     fig.update_yaxes(title_text="i (row)", row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0.7, y=-0.1))

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import PALETTE, SEQUENTIAL, animation_controls, styled
+from dashboard.plots.theme import NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled
 
 
 def _frame_steps(K: int, frames: int) -> list[int]:
@@ -46,7 +46,7 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
             return [go.Scatter(x=part[:, 0], y=part[:, 1], mode="lines", name="inverse θ(k)",
                                line=dict(color=orange, width=2.5, dash="dash")),
                     go.Scatter(x=[inv[kk, 0]], y=[inv[kk, 1]], mode="markers", name=f"inverse at k = {kk}",
-                               marker=dict(size=14, color=orange, line=dict(width=2, color="black")),
+                               marker=dict(size=14, color=orange, line=dict(width=2, color=NEUTRAL)),
                                showlegend=False),
                     go.Scatter(x=[fwd[kk, 0]], y=[fwd[kk, 1]], mode="markers", name="forward at the same k",
                                marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=2, color=blue)),
@@ -67,7 +67,7 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
                               line=dict(color=PALETTE[i % 3 * 2 + 1], width=2.5, dash="dash"))
                    for i in range(m)]
             out.append(go.Scatter(x=[kk] * m, y=inv[kk], mode="markers", showlegend=False,
-                                  marker=dict(size=11, color=orange, line=dict(width=1, color="black")),
+                                  marker=dict(size=11, color=orange, line=dict(width=1, color=NEUTRAL)),
                                   name=f"inverse at k = {kk}"))
             return out
 
@@ -102,7 +102,7 @@ def reconstruction_errors(curves: dict[str, tuple[np.ndarray, np.ndarray]],
                                  line=dict(color=colours.get(name, PALETTE[4]), width=1.5, dash="dot")))
     if note:
         fig.add_annotation(text=note, xref="paper", yref="paper", x=0.01, y=0.02, showarrow=False,
-                           align="left", bgcolor="rgba(255,255,255,0.85)", font=dict(color=PALETTE[2]))
+                           align="left", bgcolor="rgba(128,128,128,0.15)", font=dict(color=PALETTE[2]))
     fig.update_xaxes(title_text="steps undone j = K − k")
     fig.update_yaxes(type="log", title_text="reconstruction error", exponentformat="power")
     return styled(fig, title, height=460)

@@ -1,4 +1,4 @@
-"""The lab's look: palette, template, and the pieces every figure shares.
+"""The lab's look: palette, template, lecture-mode fonts, and the pieces every figure shares.
 
 No ``st.*`` calls and no numerics here: a figure function receives finished numbers and only
 draws them. Every figure uses :data:`TEMPLATE` (a colour-blind-safe palette).
@@ -15,22 +15,31 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F
 SEQUENTIAL = "Viridis"
 DIVERGING = "RdBu"
 
+# Colours that read on a light and on a dark page alike: the template sets no background and no
+# text colour, so Streamlit's chart theme fills them in from the active theme (light or dark, as
+# the browser prefers or the sidebar's Theme says); grids, axes and blank cells are mid-grey.
+GRID = "rgba(128, 128, 128, 0.28)"
+AXIS = "rgba(128, 128, 128, 0.7)"
+BLANK = "#9a9a9a"  # cells that hold nothing (exactly zero, not yet computed)
+NEUTRAL = "#8c8c8c"  # reference lines and arrows
+
 TEMPLATE = go.layout.Template(
     layout=go.Layout(
         colorway=list(PALETTE),
-        font=dict(family="Source Sans Pro, Helvetica, Arial, sans-serif", size=14, color="#222"),
-        paper_bgcolor="white",
-        plot_bgcolor="white",
-        xaxis=dict(showgrid=True, gridcolor="#e5e5e5", zeroline=False, linecolor="#888",
-                   ticks="outside"),
-        yaxis=dict(showgrid=True, gridcolor="#e5e5e5", zeroline=False, linecolor="#888",
-                   ticks="outside"),
+        font=dict(family="Source Sans Pro, Helvetica, Arial, sans-serif", size=14),
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        xaxis=dict(showgrid=True, gridcolor=GRID, zeroline=False, linecolor=AXIS, ticks="outside"),
+        yaxis=dict(showgrid=True, gridcolor=GRID, zeroline=False, linecolor=AXIS, ticks="outside"),
         colorscale=dict(sequential=SEQUENTIAL, diverging=DIVERGING),
-        legend=dict(bgcolor="rgba(255,255,255,0.8)"),
+        legend=dict(bgcolor="rgba(0,0,0,0)"),
         margin=dict(l=60, r=20, t=50, b=50),
         hovermode="closest",
     )
 )
+
+LECTURE_FONT = 20  # px: every text of a figure in lecture mode (titles a little larger)
+LECTURE_TITLE = 24
 
 
 def styled(fig: go.Figure, title: str | None = None, height: int | None = None) -> go.Figure:
@@ -64,3 +73,31 @@ def animation_controls(fig: go.Figure, names: list[str], *, labels: list[str] | 
         sliders=[dict(steps=steps, active=active, x=0.2, y=y, len=0.8, xanchor="left", yanchor="top",
                       currentvalue=dict(prefix=prefix, xanchor="right", visible=bool(prefix)),
                       pad=dict(t=0))])
+
+
+def lecture_fonts(fig: go.Figure, size: int = LECTURE_FONT, title: int = LECTURE_TITLE) -> go.Figure:
+    """Every text of ``fig`` at least ``size`` px, for a projector: the base font, each axis's
+    ticks and title, legends, annotations (subplot titles too), colour bars, animation buttons
+    and sliders, and text drawn on traces. (Streamlit's chart theme sets tick fonts of its own,
+    so each is set explicitly.)"""
+    fig.update_layout(font_size=size, title_font_size=title, legend_font_size=size,
+                      legend_title_font_size=size, hoverlabel_font_size=size)
+    fig.update_xaxes(tickfont_size=size, title_font_size=size)
+    fig.update_yaxes(tickfont_size=size, title_font_size=size)
+    for note in fig.layout.annotations or ():
+        note.font.size = max(size, note.font.size or 0)
+    for menu in fig.layout.updatemenus or ():
+        menu.font.size = size
+    for slider in fig.layout.sliders or ():
+        slider.font.size = size
+        slider.currentvalue.font.size = size
+    for trace in fig.data:
+        if "colorbar" in trace:
+            trace.colorbar.tickfont.size = size
+            trace.colorbar.title.font.size = size
+        if "textfont" in trace and trace.type != "heatmap":
+            trace.textfont.size = size
+    fig.update_traces(textfont_size=size, selector=dict(type="heatmap"))
+    if fig.layout.height:
+        fig.update_layout(height=max(fig.layout.height, 360))
+    return fig

@@ -19,11 +19,11 @@ def test_every_page_opens_without_exception(spec):
 
 def test_home_page_lists_every_other_page():
     at = open_app()
-    links = [el for el in at.main if type(el).__name__ == "PageLink"] if hasattr(at, "main") else []
+    labels = [el.proto.label for el in at.get("page_link")]
     text = " ".join(m.value for m in at.markdown)
     for spec in PAGES[1:]:
         assert spec.summary in text
-    assert len(links) in (0, len(PAGES) - 1)
+        assert labels.count(spec.title) == 1, spec.title
 
 
 def test_sidebar_settings_come_from_the_link():
@@ -33,6 +33,7 @@ def test_sidebar_settings_come_from_the_link():
     assert at.number_input(key="seed").value == 12
     assert at.radio(key="precision").value == "float32"
     assert any("font-size" in h.proto.body for h in at.get("html")), "lecture CSS applied"
+    assert at.session_state["_shared"].lecture
 
 
 def test_out_of_range_link_values_fall_back_to_defaults():
@@ -53,16 +54,18 @@ def test_missing_gpu_is_a_warning_not_an_error():
     assert any("Runs on:" in c.value for c in at.sidebar.caption)
 
 
-def test_a_bad_link_value_is_named_not_trusted():
+def test_bad_link_values_are_named_in_one_warning_not_trusted():
     at = open_app({"seed": "-5", "precision": "float16"})
     assert not at.exception
-    warnings = " ".join(w.value for w in at.sidebar.warning)
-    assert "Random seed = '-5' (allowed: 0 to 2147483647) was ignored; using 0" in warnings
-    assert "Precision = 'float16' (allowed: float64, float32)" in warnings
+    assert len(at.warning) == 1
+    warning = at.warning[0].value
+    assert warning.startswith("The link's values were ignored (defaults used): ")
+    assert "Random seed = `'-5'` (allowed: 0 to 2147483647)" in warning
+    assert "Precision = `'float16'` (allowed: float64, float32)" in warning
 
 
-def test_controls_register_their_config_for_the_property_tests():
+def test_controls_register_their_link_parameters_for_scenes_and_the_property_tests():
     at = open_app()
-    from core.config import RunConfig
-
-    assert at.session_state["_controls"][""] is RunConfig
+    bound = at.session_state["_bound"]
+    assert {"lecture", "theme", "backend", "precision", "seed"} <= set(bound)
+    assert bound["seed"].default == 0 and bound["seed"].parse("12") == 12

@@ -51,7 +51,11 @@ def test_oversized_grid_gets_a_memory_message_before_work():
     assert any("over the memory budget" in e.value and "GiB" in e.value for e in at.error)
 
 
-def test_a_grid_too_slow_for_a_page_is_refused_with_the_command():
+def test_a_grid_too_slow_for_a_page_is_refused_with_the_command(monkeypatch):
+    from dashboard import compute
+
+    # within the memory budget every grid times in under the default 20 s: a tighter budget
+    monkeypatch.setattr(compute, "TIME_BUDGET_SECONDS", 2.0)
     at = open_page({"mdrnn_Gr": "160", "mdrnn_Gc": "160", "mdrnn_H": "512"})
     assert not at.exception
     assert any("over the budget" in e.value and "command below" in e.value for e in at.error)
@@ -60,7 +64,8 @@ def test_a_grid_too_slow_for_a_page_is_refused_with_the_command():
 
 
 def test_a_long_sweep_waits_for_a_click():
-    at = open_page({"mdrnn_Gr": "4", "mdrnn_Gc": "4", "mdrnn_sweep_G_max": "256"}, tab="Scaling")
+    at = open_page({"mdrnn_Gr": "4", "mdrnn_Gc": "4", "mdrnn_sweep_G_max": "256", "mdrnn_sweep_repeat": "9"},
+                   tab="Scaling")
     assert not at.exception and not at.error
     assert any(b.label.startswith("Run this sweep") for b in at.button)
 

@@ -15,6 +15,7 @@ import importlib
 import io
 import json
 import pkgutil
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,8 +24,10 @@ from streamlit.testing.v1 import AppTest
 
 import core
 from core.cli import build_parser, main
-from core.config import field_type, fmt, specs
-from dashboard.site import PAGES
+from core.config import fmt, specs
+from dashboard import links
+from dashboard.links import Bound
+from dashboard.site import PAGES, PageSpec
 from tests.harness import ROOT
 
 SETTINGS = settings(max_examples=8, deadline=None, derandomize=True, database=None,
@@ -32,51 +35,61 @@ SETTINGS = settings(max_examples=8, deadline=None, derandomize=True, database=No
 
 
 @functools.cache
-def page_controls(script: str) -> tuple[dict[str, type], dict[str, tuple[str, ...]]]:
-    """({prefix: config class}, {tab key: labels}) of what a page renders (it registers them)."""
+def page_bounds(spec: PageSpec) -> dict[str, Bound]:
+    """Every URL parameter the page reads (each tab opened once, so the tabs' own controls too),
+    from the registry the controls fill (``dashboard.links``)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page(script).run()
-    tabs = at.session_state["_tabs"] if "_tabs" in at.session_state else {}
-    return dict(at.session_state["_controls"]), dict(tabs)
+    at.switch_page(spec.script).run()
+    bounds = dict(at.session_state["_bound"])
+    tabs = bounds.get(spec.tab_key)
+    for label in tabs.options[1:] if tabs else ():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params = {spec.tab_key: label}
+        at.run()
+        at.switch_page(spec.script).run()
+        bounds.update(at.session_state["_bound"])
+    return {k: b for k, b in bounds.items() if b.page in (spec.url_path, "")}
 
 
-def field_values(cls: type, name: str, inside: bool) -> st.SearchStrategy[str]:
-    """URL values for one field: inside its declared bounds, or anything a link could hold."""
-    spec, kind = specs(cls)[name], field_type(cls, name)
-    if spec.choices is not None:
-        good = st.sampled_from([str(c) for c in spec.choices])
-    elif kind is bool:
-        good = st.sampled_from(["true", "false"])
-    elif kind is int:
-        good = st.integers(int(spec.lo), int(spec.hi)).map(str)
-    elif kind is float:
-        good = st.floats(spec.lo, spec.hi, allow_nan=False).map(repr)
+# What a link shared in a class could hold: links, images and HTML that must stay inert text,
+# a value far too long to echo, numbers that are not numbers, and nothing at all.
+HOSTILE = ("[Your session expired: click here to log in](http://example.com/login)",
+           "![x](http://example.com/x.png)", "<img src=http://example.com/y.png onerror=alert(1)>",
+           "<script>alert(1)</script>", "A" * 5000, "nan", "inf", "-inf", "1e400", "10" + "0" * 400, "",
+           "%00", "-1", "999999999999", "`:red[x]` $x$")
+
+
+def link_values(bound: Bound, inside: bool) -> st.SearchStrategy[str]:
+    """URL values for one parameter: inside what it allows, or anything a link could hold."""
+    if bound.options:
+        good = st.sampled_from(list(bound.options))
+    elif isinstance(bound.default, int):
+        good = st.integers(int(bound.lo), int(bound.hi)).map(str)
+    elif isinstance(bound.default, float):
+        good = st.floats(bound.lo, bound.hi, allow_nan=False).map(repr)
     else:
         good = st.text(max_size=8)
-    if inside:
-        return good
-    bad = st.sampled_from(["-1", "1e309", "nan", "inf", "", "%00", "<script>", "999999999999"])
-    return st.one_of(good, bad)
+    return good if inside else st.one_of(good, st.sampled_from(HOSTILE))
 
 
-def link_for(draw, controls: dict[str, type], inside: bool) -> dict[str, str]:
-    query = {}
-    for prefix, cls in controls.items():
-        for name in specs(cls):
-            if draw(st.booleans()):
-                key = f"{prefix}_{name}" if prefix else name
-                query[key] = draw(field_values(cls, name, inside))
-    return query
+def outside_code_spans(markdown: str) -> str:
+    """``markdown`` with its code spans removed: what would be rendered as live markdown."""
+    return re.sub(r"(`+)(?:(?!\1).)*?\1", "", markdown, flags=re.S)
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[p.url_path for p in PAGES])
 @SETTINGS
 @given(data=st.data())
 def test_every_link_renders_or_explains(spec, data):
-    controls, tabs = page_controls(spec.script)
-    query = link_for(data.draw, controls, inside=data.draw(st.booleans()))
-    for key, labels in tabs.items():
-        query[key] = data.draw(st.sampled_from(labels))
+    bounds = page_bounds(spec)
+    inside = data.draw(st.booleans())
+    query: dict[str, str | list[str]] = {}
+    for key, bound in bounds.items():
+        if data.draw(st.booleans()):
+            query[key] = data.draw(link_values(bound, inside))
+    if not inside and query and data.draw(st.booleans()):  # a parameter given twice
+        twice = data.draw(st.sampled_from(sorted(query)))
+        query[twice] = [query[twice], query[twice]]
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params = query
     at.run()
@@ -84,6 +97,13 @@ def test_every_link_renders_or_explains(spec, data):
     assert not at.exception, (query, [e.value for e in at.exception])
     shown = at.get("plotly_chart") or at.error or at.info or at.get("dataframe") or at.metric
     assert shown, f"neither a result nor a message for {query}"
+    warnings = [w.value for w in at.warning if w.value.startswith("The link's")]
+    assert len(warnings) <= 1, warnings  # every refused value in one warning
+    for text in [*warnings, *(e.value for e in at.error)]:
+        live = outside_code_spans(text)
+        assert "http" not in live and "<" not in live and "![" not in live, text  # echoed values are inert
+    if warnings:
+        assert len(warnings[0]) <= 200 * (links.MAX_NAMED + 1), len(warnings[0])  # short, however long the link
 
 
 def leaf_commands() -> list[tuple[list[str], argparse.ArgumentParser]]:
