@@ -1,9 +1,9 @@
-"""Helpers shared by the tests: the CLI in a subprocess, pages through AppTest, and a running
-dashboard driven by a real browser (headless Chromium).
+"""What the tests share: the CLI in a subprocess, pages through AppTest, a running dashboard
+driven by a real browser (headless Chromium), and the rounding budget of a float computation.
 
 Chromium comes from Debian (``apt-get install chromium``); Playwright drives it with
 ``executable_path`` set, so no browser is downloaded. The classroom load test uses the server
-and browser helpers too.
+and browser functions too.
 """
 
 from __future__ import annotations
