@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from core.config import Config, cli_command, param
+from core.config import Config, cli_command, param, specs
 from core.grid.context import SensitivityConfig
 from core.grid.warptest import WarpTestConfig
 from dashboard import compute, frame, plots, widgets
@@ -139,8 +139,12 @@ with tab_cost:
                       {"G": depth.G, **{f"{k}_seconds": v for k, v in depth.seconds.items()},
                        **{f"{k}_steps": v for k, v in depth.steps.items()}}, "mdrnn_vs_conv_depth")
         st.markdown(compute.mdrnn_depth_sentence(depth))
+        depth_fields = ("D", "H", "L", "k")
         widgets.reproduce([*sens_args, "--no-maps"], "Prints every model's parameters, multiply-adds and "
-                          "sequential steps (models:). The timing against G is measured on this page only.")
+                          "sequential steps (models:).")
+        widgets.reproduce(cli_command(cfg, run=run, topic="mdrnn depth",
+                                      skip=tuple(f for f in specs(type(cfg)) if f not in depth_fields)),
+                          "Times the forward passes against G as above (seconds:, slope:), with the same sentence.")
 
 # --------------------------------------------------------------------------- warping test
 with tab_warp:

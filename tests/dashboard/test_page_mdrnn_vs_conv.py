@@ -59,3 +59,14 @@ def test_oversized_training_is_refused_before_it_starts():
     assert not at.exception
     assert any("over the budget" in e.value for e in at.error)
     assert any("mdrnn warp-test --epochs 60 --n-train 1437" in c.value for c in at.code)
+
+
+def test_cost_tab_shows_the_depth_timing_and_its_command():
+    at = open_page({"seed": "4", "mvc_H": "4"}, tab="Cost")
+    assert not at.exception and not at.error
+    assert "closer to its step count" in _text(at) or "closer to its arithmetic" in _text(at)
+    commands = [c.value for c in at.code]
+    depth = [c for c in commands if " mdrnn depth " in f"{c} "]
+    assert depth and "--H 4" in depth[0] and "--seed 4" in depth[0] and "--G" not in depth[0]
+    out = harness.run_cli(*depth[0].split()[3:], "--json", "--quiet")  # after "python -m core"
+    assert out.returncode == 0, out.stderr
