@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 
 import core
 from core.cli import build_parser, main
-from core.config import fmt, specs
+from core.config import fmt
 from dashboard import links
 from dashboard.links import Bound
 from dashboard.site import PAGES, PageSpec
