@@ -1,4 +1,5 @@
-"""The only place with ``st.cache_data``: config -> typed results, via ``core``.
+"""The only place with caches: config -> typed results, via ``core`` (``st.cache_data``), and
+the few figures that depend on no result (``st.cache_resource``, built once and shared).
 
 Every function here takes frozen configs (hashable, so they key the cache), calls one core
 function and returns its result: a frozen dataclass of NumPy arrays and plain values, never
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
 from core import equations, timing
@@ -29,6 +31,7 @@ from core.lstm import experiments as lstm
 from core.lstm.seed import SeedReport
 from core.training import hypergrad, jacobian, momentum, roundtrip
 from core.training.objectives import loss_surface, make_objective
+from dashboard import plots
 
 
 @contextlib.contextmanager
@@ -110,6 +113,26 @@ def mdrnn_cell_steps(Gr: int, Gc: int, schedule: str) -> np.ndarray:
     return layout.cell_steps(Gr, Gc, schedule)
 
 
+def _ready(fig: go.Figure, lecture: bool) -> go.Figure:
+    if lecture:
+        plots.lecture_fonts(fig)
+    fig._lab_ready = True  # shared by every session from here on: widgets.chart leaves it as it is
+    return fig
+
+
+@st.cache_resource(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def overview_figure(lecture: bool) -> go.Figure:
+    """The home page's picture: it depends on nothing, so it is built once (per mode) and shared."""
+    return _ready(plots.recurrence_overview(), lecture)
+
+
+@st.cache_resource(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def schedule_figure(Gr: int, Gc: int, schedule: str, lecture: bool) -> go.Figure:
+    """The schedule animation: it depends on the grid's shape only, not on weights or seed, so a
+    class shares one per shape (and mode)."""
+    return _ready(plots.schedule_animation(layout.cell_steps(Gr, Gc, schedule), schedule), lecture)
+
+
 def mdrnn_sweep_seconds(cfg: grid_sweep.SweepConfig) -> float:
     """Rough seconds the sweep will take (the page asks before a long one)."""
     return grid_sweep.sweep_seconds(cfg)
@@ -127,6 +150,13 @@ def mdrnn_sweep(cfg: grid_sweep.SweepConfig, run: RunConfig) -> grid_sweep.Sweep
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Computing sensitivity maps ...")
+def mdrnn_context(cfg: context.SensitivityConfig, run: RunConfig) -> claims.ContextStudy:
+    """Every compared model's sensitivity map at (i*, j*) for one initialisation, and what it
+    says of each model's context (float64, as :func:`mdrnn_sensitivity`)."""
+    return claims.context_study(cfg, select_backend(run.backend), seed=run.seed)
+
+
+@st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner="Comparing the decay over initialisations ...")
 def mdrnn_sensitivity(cfg: context.SensitivityConfig, run: RunConfig) -> claims.SensitivityStudy:
     """Sensitivity maps of every compared model at (i*, j*), decay over several initialisations,
     the forget-bias sweep and the computed summary. Always float64: a float32 map would round the

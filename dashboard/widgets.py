@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -152,17 +152,28 @@ def _frame(data: pd.DataFrame | dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame({k: pd.Series(v) for k, v in data.items()})
 
 
+def download_files(data: pd.DataFrame | dict[str, Any]) -> tuple[Callable[[], str], Callable[[], str]]:
+    """The CSV and JSON files of a chart's numbers, each written when called: Streamlit calls them
+    when a download button is pressed, not on every rerun (a page draws many charts and most are
+    never downloaded)."""
+    def csv() -> str:
+        return _frame(data).to_csv(index=False)
+
+    def records() -> str:
+        return json.dumps(json.loads(_frame(data).to_json(orient="records")), indent=1)
+
+    return csv, records
+
+
 def downloads(data: pd.DataFrame | dict[str, Any], name: str) -> None:
     """CSV and JSON download buttons for the numbers behind a chart (side by side, each as wide
     as its label: never cut)."""
-    frame = _frame(data)
+    csv, records = download_files(data)
     row = st.container(horizontal=True)
-    row.download_button("CSV", frame.to_csv(index=False), file_name=f"{name}.csv",
-                         mime="text/csv", key=f"dl_csv_{name}", on_click="ignore",
-                         icon=":material/download:")
-    row.download_button("JSON", json.dumps(json.loads(frame.to_json(orient="records")), indent=1),
-                          file_name=f"{name}.json", mime="application/json",
-                          key=f"dl_json_{name}", on_click="ignore", icon=":material/download:")
+    row.download_button("CSV", csv, file_name=f"{name}.csv", mime="text/csv", key=f"dl_csv_{name}",
+                        on_click="ignore", icon=":material/download:")
+    row.download_button("JSON", records, file_name=f"{name}.json", mime="application/json",
+                        key=f"dl_json_{name}", on_click="ignore", icon=":material/download:")
 
 
 # printf-style formats of st.column_config and the same as Python format strings (lecture tables)
@@ -184,8 +195,19 @@ def table(data: pd.DataFrame, formats: dict[str, str] | None = None) -> None:
 
 def non_finite_count(data: pd.DataFrame | dict[str, Any]) -> int:
     """How many numbers in a chart's data are NaN or infinite."""
-    numbers = _frame(data).select_dtypes("number")
-    return int((~np.isfinite(numbers.to_numpy(dtype=float))).sum()) if numbers.size else 0
+    if isinstance(data, pd.DataFrame):
+        numbers = data.select_dtypes("number")
+        return int((~np.isfinite(numbers.to_numpy(dtype=float))).sum()) if numbers.size else 0
+    count = 0
+    for values in data.values():  # column by column, as the downloaded table would type them
+        column = np.asarray(values)
+        if column.dtype.kind not in "biufc":  # None among numbers, or text: let pandas decide
+            series = pd.Series(values)
+            if not pd.api.types.is_numeric_dtype(series):
+                continue
+            column = series.to_numpy(dtype=float)
+        count += int((~np.isfinite(column)).sum()) if column.dtype.kind in "fc" else 0
+    return count
 
 
 def chart(fig: go.Figure, data: pd.DataFrame | dict[str, Any], name: str, *,
@@ -198,7 +220,7 @@ def chart(fig: go.Figure, data: pd.DataFrame | dict[str, Any], name: str, *,
         st.warning(f"{bad} value(s) in this chart are not finite (overflow or 0/0): they are "
                    "left out of the plot. Smaller weights, steps or sizes avoid them.",
                    icon=":material/warning:")
-    if lecture:
+    if lecture and not getattr(fig, "_lab_ready", False):  # a shared figure came styled for its mode
         plots.lecture_fonts(fig)
     st.plotly_chart(fig, width="stretch", key=f"chart_{name}",
                     config={"displaylogo": False, "toImageButtonOptions": {"filename": name}})

@@ -19,7 +19,7 @@ import numpy as np
 from core.backend import Backend
 from core.data import CLASSES
 from core.grid import context, warptest
-from core.grid.context import ForgetBiasSweep, SensitivityConfig, SensitivityReport
+from core.grid.context import ForgetBiasSweep, ModelSensitivity, SensitivityConfig, SensitivityReport
 from core.grid.depth import DepthTiming
 from core.grid.stats import Difference, compare
 from core.grid.warptest import LEARNED, WarpTest, WarpTestConfig
@@ -39,11 +39,9 @@ def _difference(d: Difference) -> str:
     return f"difference {d.value:+.3f}, interval [{d.low:+.3f}, {d.high:+.3f}] over {d.n} initialisations"
 
 
-def sensitivity_summary(report: SensitivityReport, sweep: ForgetBiasSweep | None = None) -> list[str]:
-    """What each model sees, how its sensitivity fades with distance, and what that says of the
-    seed's vanishing-gradient claims, at the report's weight scale and forget bias."""
-    G, i, j = report.G, report.i_star, report.j_star
-    m = report.models
+def context_summary(m: dict[str, ModelSensitivity], G: int, i: int, j: int) -> list[str]:
+    """What each model sees of the grid from output cell (i, j), and whether every map is non-zero
+    exactly on its model's context (two sentences)."""
     lines = [
         f"Output cell ({i}, {j}) of a {G} x {G} grid: the one-direction MDRNN sees {m['mdrnn'].seen_cells} cells, "
         f"the quadrant above-left ({m['mdrnn'].context_cells} cells); with four directions it sees "
@@ -55,6 +53,15 @@ def sensitivity_summary(report: SensitivityReport, sweep: ForgetBiasSweep | None
     lines.append("Sensitivity does not match the expected context for: " + ", ".join(broken) +
                  " (an exactly-zero sensitivity inside the context, or a non-zero one outside)." if broken else
                  "Every map is non-zero exactly on the model's context and exactly zero elsewhere.")
+    return lines
+
+
+def sensitivity_summary(report: SensitivityReport, sweep: ForgetBiasSweep | None = None) -> list[str]:
+    """What each model sees (:func:`context_summary`), how its sensitivity fades with distance,
+    and what that says of the seed's vanishing-gradient claims, at the report's weight scale and
+    forget bias."""
+    m = report.models
+    lines = context_summary(m, report.G, report.i_star, report.j_star)
     d, a = report.decay, report.against_tanh
     lines.append(
         f"Sensitivity per step of distance (exp of the least-squares slope of log S, mean over "
@@ -166,6 +173,21 @@ class SensitivityStudy:
     report: SensitivityReport
     sweep: ForgetBiasSweep
     summary: list[str]
+
+
+@dataclass(frozen=True)
+class ContextStudy:
+    """The maps of one initialisation and what they say of each model's context."""
+
+    models: dict[str, ModelSensitivity]
+    summary: list[str]
+
+
+def context_study(cfg: SensitivityConfig, backend: Backend, seed: int = 0) -> ContextStudy:
+    """What each model sees (``core.grid.context.context_models``) and its two sentences: the part
+    of :func:`sensitivity_study` that needs one initialisation, not ``cfg.seeds``."""
+    models = context.context_models(cfg, backend, seed=seed)
+    return ContextStudy(models, context_summary(models, cfg.G, cfg.i_star, cfg.j_star))
 
 
 def sensitivity_study(cfg: SensitivityConfig, backend: Backend, seed: int = 0) -> SensitivityStudy:

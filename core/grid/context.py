@@ -24,6 +24,7 @@ excludes no difference.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +35,7 @@ from core.backend import Backend, blas_threads, namespace, to_numpy
 from core.config import Config, param
 from core.grid import cost, mdlstm
 from core.grid.mdlstm import CELLS
-from core.grid.nets import GridNet
+from core.grid.nets import CORNERS, GridNet, flip
 from core.grid.stats import Difference, compare, mean_interval
 from core.limits import ConfigError, require_memory
 
@@ -85,6 +86,19 @@ def sensitivity_map(net: GridNet, params: dict[str, Any], x: Any, i: int, j: int
     _, R, C, _ = x.shape
     if not (0 <= i < R and 0 <= j < C):
         raise ConfigError(f"output cell ({i}, {j}) is outside the {R} x {C} grid")
+    if net.recurrent and net.directions > 1:
+        # Each direction's units see the input through that direction's sweep alone, so S² is the
+        # sum over directions of one-direction maps, each swept from its own corner on the flipped
+        # grid: a quarter of the copies (and of the work) of one batch with every unit.
+        one = dataclasses.replace(net, directions=1)
+        total = np.zeros((R, C))
+        for corner in net.corners:
+            axes = CORNERS[corner]
+            part = {f"top-left.{name[len(corner) + 1:]}": a for name, a in params.items()
+                    if name.startswith(corner + ".")}
+            ii, jj = (R - 1 - i if 1 in axes else i), (C - 1 - j if 2 in axes else j)
+            total += np.asarray(flip(sensitivity_map(one, part, flip(x, axes), ii, jj)[None], axes))[0] ** 2
+        return np.sqrt(total)
     F = net.F
     X = x * xp.ones((F, 1, 1, 1), dtype=x.dtype)  # (F, R, C, D): one copy per output unit
     _, cache = net.forward(params, X)
@@ -203,9 +217,21 @@ def sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int = 0,
         return _sensitivity_report(cfg, backend, seed, dtype)
 
 
-def _sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int, dtype: str) -> SensitivityReport:
+def context_models(cfg: SensitivityConfig, backend: Backend, seed: int = 0,
+                   dtype: str = "float64") -> dict[str, ModelSensitivity]:
+    """Every compared model's map for (i*, j*) at one initialisation, its context and cost: what
+    each model sees, without the decay study (a fraction of its work)."""
+    with blas_threads(1):
+        return _context_models(cfg, backend, seed, dtype)
+
+
+def _input(cfg: SensitivityConfig, backend: Backend, seed: int, dtype: str) -> Any:
+    return backend.randn((1, cfg.G, cfg.G, cfg.D), seed=seed + 17, dtype=dtype)
+
+
+def _context_models(cfg: SensitivityConfig, backend: Backend, seed: int, dtype: str) -> dict[str, ModelSensitivity]:
     G, i, j = cfg.G, cfg.i_star, cfg.j_star
-    x = backend.randn((1, G, G, cfg.D), seed=seed + 17, dtype=dtype)
+    x = _input(cfg, backend, seed, dtype)
     models = {}
     for key, net in sensitivity_nets(cfg).items():
         params = net.init(backend, seed, dtype, cfg.scale)
@@ -218,6 +244,13 @@ def _sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int, dty
             decay_per_step=decay_rate(dist, prof), params=net.num_params(), macs=net.macs(G, G),
             steps=net.steps(G, G), receptive_field=context_description(net, G, G, i, j),
             window=cost.conv_receptive_field(net.L, net.k) if net.model == "conv" else None)
+    return models
+
+
+def _sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int, dtype: str) -> SensitivityReport:
+    G, i, j = cfg.G, cfg.i_star, cfg.j_star
+    x = _input(cfg, backend, seed, dtype)
+    models = _context_models(cfg, backend, seed, dtype)
     factors: dict[str, list[float]] = {k: [] for k in DECAY_MODELS}
     profiles: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     cell_state_max: dict[str, float] = {}

@@ -3,7 +3,7 @@ seed problem."""
 
 import streamlit as st
 
-from dashboard import frame, plots, scenes, site, widgets
+from dashboard import compute, frame, scenes, site, widgets
 from dashboard.site import PAGES
 
 page = frame.page(
@@ -16,7 +16,7 @@ page = frame.page(
     controls=False, title="Recurrence Lab")
 
 with page.main:
-    widgets.chart(plots.recurrence_overview(), {
+    widgets.chart(compute.overview_figure(page.lecture), {
         "recurrence": ["through time", "through a grid", "through training"],
         "state": ["LSTM h(t), c(t)", "MDRNN h(i, j)", "momentum SGD s = (p, θ)"],
         "sequential steps": ["T", "G² cell by cell, 2G−1 by anti-diagonals", "K, and K back"],

@@ -54,7 +54,7 @@ with tab_wave:
                   help="one per anti-diagonal: Gr + Gc − 1 (2G − 1 square); up to min(Gr, Gc) cells each")
         if grid.Gr * grid.Gc <= ANIMATION_MAX_CELLS:
             steps = compute.mdrnn_cell_steps(grid.Gr, grid.Gc, view.schedule)
-            widgets.chart(plots.schedule_animation(steps.tolist(), view.schedule),
+            widgets.chart(compute.schedule_figure(grid.Gr, grid.Gc, view.schedule, page.lecture),
                           pd.DataFrame({"i": [i for i in range(grid.Gr) for _ in range(grid.Gc)],
                                         "j": [j for _ in range(grid.Gr) for j in range(grid.Gc)],
                                         "step": steps.reshape(-1)}), f"mdrnn_{view.schedule}_steps")

@@ -41,9 +41,8 @@ cfg = page.settings(SensitivityConfig, "mvc", title="Models and output cell",
                          "The warping test's settings are in its tab.")
 
 with main, widgets.stop_on_error():
-    sens = compute.mdrnn_sensitivity(cfg, run)
-report, summary = sens.report, sens.summary
-models = report.models
+    ctx = compute.mdrnn_context(cfg, run)  # the decay study (eight initialisations) only where it is shown
+models = ctx.models
 i, j = cfg.i_star, cfg.j_star
 sens_args = cli_command(cfg, run=run)
 
@@ -67,7 +66,7 @@ with tab_ctx:
         widgets.chart(fig, maps, "mdrnn_vs_conv_sensitivity")
         if page.lecture:
             definition()
-        st.markdown("\n".join(f"- {line}" for line in summary[:2]))
+        st.markdown("\n".join(f"- {line}" for line in ctx.summary))
         st.dataframe(pd.DataFrame([{"model": models[k].label, "cells seen (S > 0)": models[k].seen_cells,
                                     "cells in its context": models[k].context_cells,
                                     "exactly its context": models[k].matches_context} for k in ORDER]),
@@ -77,6 +76,9 @@ with tab_ctx:
 # --------------------------------------------------------------------------- vanishing gradients
 with tab_vanish:
     if tab_vanish.open:
+        with widgets.stop_on_error():
+            sens = compute.mdrnn_sensitivity(cfg, run)
+        report, summary = sens.report, sens.summary
         decay = report.decay
         profiles = {decay[k].label: (report.profiles[k][0].tolist(), report.profiles[k][1].tolist())
                     for k in report.profiles}

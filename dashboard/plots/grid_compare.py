@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, styled
+from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, axis_names, panels, styled
 
 
 def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) -> go.Figure:
@@ -18,23 +18,23 @@ def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) 
     finite = np.concatenate([m[np.isfinite(m)] for m in logs])
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
     R, C = logs[0].shape
-    fig = make_subplots(rows=1, cols=n, subplot_titles=titles, horizontal_spacing=0.02)
+    fig = panels(1, n, tuple(titles), horizontal=0.02)
+    axes = {}
     for k, z in enumerate(logs):
+        xa, ya = axis_names(k + 1)
         # light grey under the map: the cells left blank (S exactly zero) show as grey squares
-        fig.add_shape(type="rect", x0=-0.5, x1=C - 0.5, y0=-0.5, y1=R - 0.5, fillcolor=BLANK,
-                      line=dict(width=0), layer="below", row=1, col=k + 1)
-        fig.add_trace(go.Heatmap(z=z, zmin=lo, zmax=hi, colorscale=SEQUENTIAL, showscale=k == n - 1,
-                                 colorbar=dict(title="log₁₀ S"), xgap=1, ygap=1,
-                                 hovertemplate="x(%{y}, %{x}): log₁₀ S = %{z:.2f}<extra></extra>"),
-                      row=1, col=k + 1)
-        fig.add_trace(go.Scatter(x=[j], y=[i], mode="markers", showlegend=False, hoverinfo="skip",
-                                 marker=dict(symbol="circle-open", size=14, color=PALETTE[3],
-                                             line=dict(width=3))), row=1, col=k + 1)
-        fig.update_xaxes(range=[-0.5, C - 0.5], constrain="domain", showgrid=False, zeroline=False,
-                         row=1, col=k + 1)
-        fig.update_yaxes(range=[R - 0.5, -0.5], scaleanchor=f"x{k + 1 if k else ''}", constrain="domain",
-                         showgrid=False,
-                         zeroline=False, showticklabels=k == 0, row=1, col=k + 1)
+        fig.add_shape(dict(type="rect", x0=-0.5, x1=C - 0.5, y0=-0.5, y1=R - 0.5, fillcolor=BLANK,
+                           line=dict(width=0), layer="below", xref=xa, yref=ya))
+        fig.add_trace(dict(type="heatmap", z=z, zmin=lo, zmax=hi, colorscale=SEQUENTIAL, showscale=k == n - 1,
+                           colorbar=dict(title=dict(text="log₁₀ S")), xgap=1, ygap=1, xaxis=xa, yaxis=ya,
+                           hovertemplate="x(%{y}, %{x}): log₁₀ S = %{z:.2f}<extra></extra>"))
+        fig.add_trace(dict(type="scatter", x=[j], y=[i], mode="markers", showlegend=False, hoverinfo="skip",
+                           xaxis=xa, yaxis=ya, marker=dict(symbol="circle-open", size=14, color=PALETTE[3],
+                                                           line=dict(width=3))))
+        axes["xaxis" + xa[1:]] = dict(range=[-0.5, C - 0.5], constrain="domain", showgrid=False, zeroline=False)
+        axes["yaxis" + ya[1:]] = dict(range=[R - 0.5, -0.5], scaleanchor=xa, constrain="domain", showgrid=False,
+                                      zeroline=False, showticklabels=k == 0)
+    fig.update_layout(**axes)
     fig.update_annotations(font_size=12)
     fig.update_layout(margin=dict(t=95))  # the title above the maps' own titles
     return styled(fig, f"Sensitivity of output cell ({i}, {j}) to each input (grey: exactly zero)",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, styled
+from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, axis_names, styled
+from dashboard.plots.theme import panels as subplot_grid
 
 LSTM_PANELS = {  # quantity -> (title, colour range); gates in (0, 1), g and h in (-1, 1)
     "i": ("input gate i(t)", (0.0, 1.0)), "f": ("forget gate f(t)", (0.0, 1.0)),
@@ -18,26 +19,29 @@ def lstm_forward_heatmaps(panels: dict[str, list[list[float]]], units: int) -> g
     """Six heatmaps over (step t, unit): the gates, c(t) and h(t) of one sequence. One colour bar
     for the gates in (0, 1), one for g and h in (-1, 1), and c(t) on its own scale."""
     names = list(LSTM_PANELS)
-    fig = make_subplots(rows=2, cols=3, subplot_titles=[LSTM_PANELS[k][0] for k in names],
-                        horizontal_spacing=0.09, vertical_spacing=0.14)
-    bars = {"i": dict(x=1.0, y=0.79, len=0.42, title="gates"),  # shared by i, f, o
-            "g": dict(x=1.0, y=0.21, len=0.42, title="g, h"),  # shared by g and h
+    fig = subplot_grid(2, 3, tuple(LSTM_PANELS[k][0] for k in names), horizontal=0.09, vertical=0.14)
+    bars = {"i": dict(x=1.0, y=0.79, len=0.42, title=dict(text="gates")),  # shared by i, f, o
+            "g": dict(x=1.0, y=0.21, len=0.42, title=dict(text="g, h")),  # shared by g and h
             "c": dict(orientation="h", x=0.5, xanchor="center", y=-0.3, len=0.27)}  # under c's panel
+    axes = {}
     for n, k in enumerate(names):
         row, col = n // 3 + 1, n % 3 + 1
-        z = [list(r) for r in zip(*panels[k], strict=True)]  # rows = units, columns = steps
+        xa, ya = axis_names(n + 1)
+        z = np.asarray(panels[k], dtype=float).T  # rows = units, columns = steps
         rng = LSTM_PANELS[k][1]
         scale = SEQUENTIAL if rng and rng[0] == 0.0 else DIVERGING
-        fig.add_trace(go.Heatmap(
-            z=z, x=list(range(1, len(panels[k]) + 1)), y=list(range(1, units + 1)), colorscale=scale,
-            zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, zmid=0.0 if not rng else None,
-            showscale=k in bars, colorbar=dict(thickness=10, **bars[k]) if k in bars else None,
-            hovertemplate=f"{k}: %{{z:.3f}}<br>t = %{{x}}, unit %{{y}}<extra></extra>"),
-            row=row, col=col)
+        trace = dict(type="heatmap", z=z, x=np.arange(1, z.shape[1] + 1), y=np.arange(1, units + 1),
+                     colorscale=scale, showscale=k in bars, xaxis=xa, yaxis=ya,
+                     hovertemplate=f"{k}: %{{z:.3f}}<br>t = %{{x}}, unit %{{y}}<extra></extra>")
+        trace.update(dict(zmin=rng[0], zmax=rng[1]) if rng else dict(zmid=0.0))
+        if k in bars:
+            trace["colorbar"] = dict(thickness=10, **bars[k])
+        fig.add_trace(trace)
         # steps are read off the bottom row: tick labels on the top row would meet its titles
-        fig.update_xaxes(title_text="t" if row == 2 else None, showticklabels=row == 2, row=row, col=col)
-        fig.update_yaxes(title_text="unit" if col == 1 else None, row=row, col=col)
-    fig.update_layout(margin=dict(b=130))
+        axes["xaxis" + xa[1:]] = dict(showticklabels=row == 2, **(dict(title=dict(text="t")) if row == 2 else {}))
+        if col == 1:
+            axes["yaxis" + ya[1:]] = dict(title=dict(text="unit"))
+    fig.update_layout(margin=dict(b=130), **axes)
     return styled(fig, height=580)
 
 

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled
+from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled, with_frames
 
 
-def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 120) -> go.Figure:
-    """The grid lighting up as a schedule runs: ``steps[i][j]`` is the step at which cell (i, j)
-    is computed. Each frame shows the cells of the current step (orange), those already done
-    (blue) and those still waiting (grey); play/pause buttons and a slider move through the
+def schedule_animation(steps: np.ndarray, schedule: str, max_frames: int = 120) -> go.Figure:
+    """The grid lighting up as a schedule runs: ``steps[i, j]`` is the step (from 0) at which cell
+    (i, j) is computed. Each frame shows the cells of the current step (orange), those already
+    done (blue) and those still waiting (grey); play/pause buttons and a slider move through the
     steps. Long schedules show at most ``max_frames`` evenly spaced steps (the counter always
     gives the true step)."""
-    n_steps = 1 + max(max(row) for row in steps)
+    steps = np.asarray(steps)
+    n_steps = 1 + int(steps.max())
     frames = min(n_steps, max_frames)
     shown = sorted({round(k * (n_steps - 1) / max(1, frames - 1)) for k in range(frames)})
-    rows, cols = len(steps), len(steps[0])
+    rows, cols = steps.shape
     grey, blue, orange = BLANK, PALETTE[0], PALETTE[1]
     scale = [[0.0, grey], [0.33, grey], [0.34, blue], [0.66, blue], [0.67, orange], [1.0, orange]]
     # cells are labelled by the step that computes them, counted from 1 like the title and the slider
-    numbered = [[s + 1 for s in row] for row in steps]
+    numbered = (steps + 1).tolist()
     text = numbered if rows * cols <= 400 else None
 
-    def state(k: int) -> list[list[int]]:
-        return [[2 if s == k else 1 if s < k else 0 for s in row] for row in steps]
+    def state(k: int) -> np.ndarray:  # 0 waiting, 1 done, 2 computed at step k
+        return np.where(steps == k, 2, steps < k).astype(np.uint8)
 
     def title(k: int) -> str:
         return f"{schedule}: step {k + 1} of {n_steps}"
@@ -33,10 +35,10 @@ def schedule_animation(steps: list[list[int]], schedule: str, max_frames: int = 
     heat = dict(colorscale=scale, zmin=0, zmax=2, showscale=False, xgap=1 if cols <= 64 else 0,
                 ygap=1 if rows <= 64 else 0, customdata=numbered,
                 hovertemplate="cell (%{y}, %{x}) computed at step %{customdata}<extra></extra>")
-    fig = go.Figure(go.Heatmap(z=state(shown[0]), text=text, texttemplate="%{text}" if text else None,
+    fig = go.Figure(go.Heatmap(z=state(shown[0]), text=text, texttemplate="%{text}" if text is not None else None,
                                **heat))
-    fig.frames = [go.Frame(data=[go.Heatmap(z=state(k))], name=str(k), layout=dict(title_text=title(k)))
-                  for k in shown]
+    fig = with_frames(fig, [dict(data=[dict(type="heatmap", z=state(k))], name=str(k),
+                                 layout=dict(title=dict(text=title(k)))) for k in shown])
     fig.update_layout(margin=dict(b=130))
     animation_controls(fig, [str(k) for k in shown], labels=[str(k + 1) for k in shown],
                        duration=max(30, min(400, 6000 // len(shown))), redraw=True, y=-0.12)

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled
+from dashboard.plots.theme import NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled, with_frames
 
 
 def _frame_steps(K: int, frames: int) -> list[int]:
@@ -41,14 +41,14 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
         fig.add_trace(go.Scatter(x=fwd[:, 0], y=fwd[:, 1], mode="lines", name="forward θ(k)",
                                  line=dict(color=blue, width=7), opacity=0.45))
 
-        def dynamic(kk: int) -> list[go.Scatter]:
+        def dynamic(kk: int) -> list[dict]:
             part = inv[kk:][::-1]
-            return [go.Scatter(x=part[:, 0], y=part[:, 1], mode="lines", name="inverse θ(k)",
+            return [dict(type="scatter", x=part[:, 0], y=part[:, 1], mode="lines", name="inverse θ(k)",
                                line=dict(color=orange, width=2.5, dash="dash")),
-                    go.Scatter(x=[inv[kk, 0]], y=[inv[kk, 1]], mode="markers", name=f"inverse at k = {kk}",
+                    dict(type="scatter", x=[inv[kk, 0]], y=[inv[kk, 1]], mode="markers", name=f"inverse at k = {kk}",
                                marker=dict(size=14, color=orange, line=dict(width=2, color=NEUTRAL)),
                                showlegend=False),
-                    go.Scatter(x=[fwd[kk, 0]], y=[fwd[kk, 1]], mode="markers", name="forward at the same k",
+                    dict(type="scatter", x=[fwd[kk, 0]], y=[fwd[kk, 1]], mode="markers", name="forward at the same k",
                                marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=2, color=blue)),
                                showlegend=False)]
 
@@ -62,11 +62,11 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
             fig.add_trace(go.Scatter(x=k, y=fwd[:, i], mode="lines", name=f"forward {names[i]}",
                                      line=dict(color=PALETTE[i % 3 * 2], width=7), opacity=0.4))
 
-        def dynamic(kk: int) -> list[go.Scatter]:
-            out = [go.Scatter(x=k[kk:], y=inv[kk:, i], mode="lines", name=f"inverse {names[i]}",
+        def dynamic(kk: int) -> list[dict]:
+            out = [dict(type="scatter", x=k[kk:], y=inv[kk:, i], mode="lines", name=f"inverse {names[i]}",
                               line=dict(color=PALETTE[i % 3 * 2 + 1], width=2.5, dash="dash"))
                    for i in range(m)]
-            out.append(go.Scatter(x=[kk] * m, y=inv[kk], mode="markers", showlegend=False,
+            out.append(dict(type="scatter", x=[kk] * m, y=inv[kk], mode="markers", showlegend=False,
                                   marker=dict(size=11, color=orange, line=dict(width=1, color=NEUTRAL)),
                                   name=f"inverse at k = {kk}"))
             return out
@@ -77,8 +77,8 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
     for trace in dynamic(shown[-1]):  # the picture before Play: everything undone
         fig.add_trace(trace)
     n_dyn = len(fig.data) - first_dynamic
-    fig.frames = [go.Frame(name=str(kk), data=dynamic(kk),
-                           traces=list(range(first_dynamic, first_dynamic + n_dyn))) for kk in shown]
+    traces = list(range(first_dynamic, first_dynamic + n_dyn))
+    fig = with_frames(fig, [dict(name=str(kk), data=dynamic(kk), traces=traces) for kk in shown])
     animation_controls(fig, [str(kk) for kk in shown], prefix="undone back to k = ", duration=90,
                        redraw=False, from_current=False, active=len(shown) - 1)
     fig = styled(fig, title, height=600)

@@ -34,3 +34,59 @@ def test_overview_figure():
     # The grid panel colours cell (i, j) by its anti-diagonal step i + j.
     assert heat.z[2][3] == 5 and heat.z[0][0] == 0
     assert fig.layout.template.layout.colorway == plots.TEMPLATE.layout.colorway
+
+
+def _array(value):
+    """A figure's array, as NumPy: plotly keeps NumPy arrays as base64 typed arrays."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        shape = tuple(int(n) for n in str(value["shape"]).split(","))
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+    return np.asarray(value)
+
+
+def test_schedule_animation_frames_light_each_step_in_turn():
+    import numpy as np
+    import plotly.io as pio
+
+    from core.grid import layout
+
+    steps = layout.cell_steps(3, 4, "wavefront")
+    fig = plots.schedule_animation(steps, "wavefront")
+    assert [f.name for f in fig.frames] == [str(k) for k in range(6)]  # 3 + 4 - 1 steps
+    for k, frame in enumerate(fig.frames):
+        z = _array(frame.data[0].z)
+        assert np.array_equal(z == 2, steps == k) and np.array_equal(z == 1, steps < k)
+        assert frame.layout.title.text == f"wavefront: step {k + 1} of 6"
+    assert np.array_equal(_array(fig.data[0].text), steps + 1)  # cells numbered from 1
+    assert len(fig.layout.sliders[0].steps) == 6
+    long = plots.schedule_animation(layout.cell_steps(20, 20, "raster"), "raster", max_frames=50)
+    assert len(long.frames) == 50 and long.frames[-1].name == "399"
+    pio.to_json(long, validate=True)  # the frames given as plain dicts still make a valid figure
+
+
+def test_figures_built_without_validation_are_valid():
+    """The figures drawn from plain dicts (theme.panels, theme.with_frames) hold only what plotly
+    accepts: validating the whole figure afterwards raises nothing."""
+    import numpy as np
+    import plotly.io as pio
+
+    rng = np.random.default_rng(0)
+    maps = [np.abs(rng.standard_normal((6, 6))) * (rng.random((6, 6)) > 0.3) for _ in range(5)]
+    k = np.arange(31)
+    fwd = np.cumsum(rng.standard_normal((31, 2)), axis=0)
+    surface = dict(x=np.linspace(-1, 1, 9), y=np.linspace(-1, 1, 9), J=rng.random((9, 9)))
+    figures = [plots.sensitivity_maps(maps, list("abcde"), 2, 3),
+               plots.lstm_forward_heatmaps({q: rng.random((7, 3)).tolist() for q in "ifogch"}, 3),
+               plots.trajectory_animation(k, fwd, fwd, surface=surface, frames=6),
+               plots.trajectory_animation(k, fwd, fwd, frames=6)]
+    for fig in figures:
+        pio.to_json(fig, validate=True)
+    maps_fig = figures[0]
+    assert [a.text for a in maps_fig.layout.annotations] == list("abcde")
+    assert [t.xaxis for t in maps_fig.data if t.type == "heatmap"] == ["x", "x2", "x3", "x4", "x5"]
+    assert maps_fig.layout.yaxis3.scaleanchor == "x3" and len(maps_fig.layout.shapes) == 5
+    assert len(figures[2].frames) == 6 and figures[2].frames[0].name == "30"  # nothing undone first

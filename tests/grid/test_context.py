@@ -43,8 +43,10 @@ def test_sensitivity_is_nonzero_exactly_on_the_context(net):
         assert len(rows) == 64
 
 
-def test_map_equals_the_jacobian_norm_by_finite_differences():
-    net = GridNet("mdlstm", 2, 3)
+@pytest.mark.parametrize("net", [GridNet("mdlstm", 2, 3), GridNet("mdlstm", 2, 3, directions=4),
+                                 GridNet("mdrnn", 2, 3, directions=4)], ids=lambda n: n.label)
+def test_map_equals_the_jacobian_norm_by_finite_differences(net):
+    """Four directions are mapped one corner at a time on the flipped grid: the same Jacobian."""
     p = net.init(NP, seed=0)
     x = NP.randn((1, 5, 5, 2), seed=1)
     S = sensitivity_map(net, p, x, 3, 4)
@@ -89,6 +91,12 @@ def test_report_and_summary():
     assert "quadrant above-left" in text and "exactly zero elsewhere" in text and "needs the four directions" in text
     assert f"×{report.decay['tanh'].mean:.3f}" in text
     assert "rising with the bias" in text
+    # the context alone (one initialisation): the same maps and the same first two sentences
+    ctx = claims.context_study(cfg, NP)
+    assert set(ctx.models) == set(report.models)
+    for key, m in ctx.models.items():
+        assert np.array_equal(m.map, report.models[key].map) and m.seen_cells == report.models[key].seen_cells
+    assert ctx.summary == claims.sensitivity_summary(report, sweep)[:2]
 
 
 @pytest.mark.parametrize("scale, verdicts", [
