@@ -38,7 +38,7 @@ import numpy as np
 from core.backend import Backend, inplace_module, namespace
 from core.config import Config, param
 from core.grid import cost
-from core.grid.cost import ScheduleCost, Tally
+from core.grid.cost import ScheduleCost, Tally, Uncounted
 from core.grid.layout import diagonal_rows, skew, skewed_view, unskew
 from core.limits import require_memory
 
@@ -137,22 +137,23 @@ def _project(params: MDRNNParams, x: Any, tally: Tally, out: Any = None) -> Any:
     return out
 
 
-def forward(params: MDRNNParams, x: Any, schedule: str = "wavefront") -> Forward:
+def forward(params: MDRNNParams, x: Any, schedule: str = "wavefront", *, count: bool = True) -> Forward:
     """States h (B, Gr, Gc, H) of the grid for inputs x (B, Gr, Gc, D), by ``schedule``
-    ("raster" or "wavefront"); ``.cost`` holds the counted steps, multiply-adds and memory."""
+    ("raster" or "wavefront"); ``.cost`` holds the counted steps, multiply-adds and memory
+    (with ``count=False``, for timing, nothing is counted and ``.cost`` is all zeros)."""
     _check(params, x)
+    tally = Tally if count else Uncounted
     if schedule == "raster":
-        return _raster(params, x)
+        return _raster(params, x, tally("raster"))
     if schedule == "wavefront":
-        return _wavefront(params, x)
+        return _wavefront(params, x, tally=tally("wavefront"))
     raise ValueError(f"unknown schedule {schedule!r}: choose one of {', '.join(SCHEDULES)}")
 
 
-def _raster(params: MDRNNParams, x: Any) -> Forward:
+def _raster(params: MDRNNParams, x: Any, tally: Tally) -> Forward:
     """The reference: Gr * Gc sequential steps, one cell each."""
     xp = namespace(x, params.W_in)
     _, Gr, Gc, _ = x.shape
-    tally = Tally("raster")
     P = _project(params, x, tally)  # (Gr, Gc, B, H)
     h = xp.zeros(P.shape, dtype=P.dtype)  # (Gr, Gc, B, H)
     tally.hold(h)
@@ -172,7 +173,7 @@ def _raster(params: MDRNNParams, x: Any) -> Forward:
     return Forward(xp.permute_dims(h, (2, 0, 1, 3)), tally.result())
 
 
-def _wavefront(params: MDRNNParams, x: Any, fast: bool = True) -> Forward:
+def _wavefront(params: MDRNNParams, x: Any, fast: bool = True, tally: Tally | None = None) -> Forward:
     """Gr + Gc - 1 sequential steps, one anti-diagonal each, over the skewed layout.
 
     ``S[d + 1, i + 1]`` first holds the projected input of cell (i, d - i), and step d
@@ -184,7 +185,7 @@ def _wavefront(params: MDRNNParams, x: Any, fast: bool = True) -> Forward:
     xp = namespace(x, params.W_in)
     B, Gr, Gc, _ = x.shape
     H = params.H
-    tally = Tally("wavefront")
+    tally = tally or Tally("wavefront")
     mod = inplace_module(xp) if fast else None
     if mod is np:  # project straight into the skewed buffer through a strided view
         S = np.zeros((Gr + Gc, Gr + 1, B, H), dtype=x.dtype)  # (Gr + Gc, Gr + 1, B, H)

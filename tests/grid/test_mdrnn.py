@@ -94,7 +94,7 @@ def test_inplace_steps_on_a_skewed_copy_match_raster(monkeypatch):
     for Gr, Gc in shapes:
         params, x = setup(backend, Gr, Gc, B=3)
         fast = mdrnn._wavefront(params, x, fast=True)
-        np.testing.assert_allclose(fast.h, mdrnn._raster(params, x).h, **same_function(params, x))
+        np.testing.assert_allclose(fast.h, mdrnn.forward(params, x, "raster").h, **same_function(params, x))
         assert fast.cost.steps == Gr + Gc - 1
     assert calls["tanh"] == sum(Gr + Gc - 1 for Gr, Gc in shapes)  # one in-place tanh per step
     assert calls["add"] == calls["matmul"] > 0
@@ -140,6 +140,10 @@ def test_counted_cost_matches_the_exact_model(backend, Gr, Gc):
     assert raster.peak_state_bytes == cost.state_bytes_raster(Gr, Gc, H, B)
     assert wave.peak_state_bytes == cost.state_bytes_wavefront(Gr, Gc, H, B)
     assert wave.products < raster.products or min(Gr, Gc) == 1  # a line is one cell per diagonal
+    for schedule in mdrnn.SCHEDULES:  # the timed runs count nothing and compute the same states
+        quiet = mdrnn.forward(params, x, schedule, count=False)
+        assert quiet.cost.macs == quiet.cost.steps == quiet.cost.products == 0
+        assert np.array_equal(to_numpy(quiet.h), to_numpy(mdrnn.forward(params, x, schedule).h))
 
 
 def test_seed_eq11_misses_one_of_the_two_recurrent_products():
