@@ -14,6 +14,7 @@ live by creating them with a :class:`Backend`. The public surface is small:
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import platform
 from dataclasses import dataclass, field
@@ -190,6 +191,19 @@ def synchronize(xp: Any) -> None:
         import cupy
 
         cupy.cuda.get_current_stream().synchronize()
+
+
+@functools.cache
+def hold_blas_threads(n: int) -> bool:
+    """Hold NumPy's BLAS to ``n`` threads for the rest of the process (once; later calls do
+    nothing): what the dashboard server does, whose sessions are its parallelism and whose
+    products are small (see :func:`blas_threads`). False where threadpoolctl is missing."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return False
+    threadpool_limits(limits=n, user_api="blas")
+    return True
 
 
 def blas_threads(n: int | None) -> contextlib.AbstractContextManager:

@@ -36,7 +36,7 @@ grid = page.settings(GridConfig, "mdrnn", title="Grid")
 view = page.settings(View, "mdrnn", note=f"Backend **{run.backend}**, {run.precision}, seed {run.seed} (sidebar).")
 
 square = grid.Gr == grid.Gc
-cost_args = cli_command(grid, run=run, extra=("--states",))
+cost_args = cli_command(grid, run=run, extra=("--states", "--blas-threads", "1"))  # as the server runs
 with main, widgets.stop_on_error(cost_args):
     result = compute.mdrnn_measure(grid, run)
 sched = result.schedules
@@ -187,7 +187,7 @@ with tab_scale:
                  "steps": e[s]["steps"], "exact model": e["model_exact"], "seed model": e["model_seed"]}
                 for axis, e in sweep.slopes.items() for s in ("raster", "wavefront")]),
                 hide_index=True, width="stretch")
-        widgets.reproduce(cli_command(sweep_cfg, run=run),
+        widgets.reproduce(cli_command(sweep_cfg, run=run, extra=("--blas-threads", "1")),
                           "Add --csv for the points as CSV (the slopes then go to stderr).")
 
 # --------------------------------------------------------------------------- states

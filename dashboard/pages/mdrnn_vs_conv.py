@@ -3,6 +3,7 @@ what each costs, and a warping test of the seed's robustness claim."""
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -60,8 +61,10 @@ with tab_ctx:
 
         if not page.lecture:  # above the maps at a desk, under them in lecture mode
             definition()
-        maps = pd.DataFrame([{"model": models[k].label, "i": r, "j": c, "S": models[k].map[r, c]}
-                             for k in ORDER for r in range(cfg.G) for c in range(cfg.G)])
+        rows, cols = np.indices((cfg.G, cfg.G)).reshape(2, -1)  # one row of the table per model and cell
+        maps = pd.DataFrame({"model": np.repeat([models[k].label for k in ORDER], cfg.G * cfg.G),
+                             "i": np.tile(rows, len(ORDER)), "j": np.tile(cols, len(ORDER)),
+                             "S": np.concatenate([models[k].map.reshape(-1) for k in ORDER])})
         fig = plots.sensitivity_maps([models[k].map for k in ORDER], [SHORT[k] for k in ORDER], i, j)
         widgets.chart(fig, maps, "mdrnn_vs_conv_sensitivity")
         if page.lecture:

@@ -21,7 +21,7 @@ from core.training.momentum import (
     schedules,
 )
 from core.training.objectives import make_objective
-from core.training.roundtrip import Recorder
+from core.training.observers import Recorder
 from tests.harness import rounding
 
 NP = select_backend("numpy")

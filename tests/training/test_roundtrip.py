@@ -8,7 +8,8 @@ import pytest
 from core.backend import select_backend, to_numpy
 from core.training.bench import benchmark
 from core.training.momentum import TrainConfig, inverse_order_check
-from core.training.roundtrip import Recorder, roundtrip, snapshot_stride
+from core.training.observers import Recorder
+from core.training.roundtrip import roundtrip, snapshot_stride
 from tests.harness import rounding
 
 NP = select_backend("numpy")
