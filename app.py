@@ -4,6 +4,7 @@ Start it with ``make run`` (or ``streamlit run app.py``).
 """
 
 import streamlit as st
+from streamlit import runtime
 
 from core.backend import hold_blas_threads
 from dashboard import frame
@@ -12,7 +13,9 @@ from dashboard.site import PAGES
 # One BLAS thread for the server's whole life (once per process): a class's sessions are its
 # parallelism, the pages' products are small, and a second thread spinning beside each one
 # doubled the CPU a render cost. The pages' shell commands say --blas-threads 1 where they time.
-hold_blas_threads(1)
+# (Only in a served app: a test process that runs pages through AppTest keeps its own setting.)
+if runtime.exists():
+    hold_blas_threads(1)
 
 # Lecture mode starts with the sidebar folded away (from the link, or the toggle's last value).
 lecture = st.session_state.get("lecture", st.query_params.get("lecture") == "true")
