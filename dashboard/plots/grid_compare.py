@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, axis_names, panels, styled
+from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, axis_names, panel_dict, styled
 
 
 def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) -> go.Figure:
@@ -18,25 +19,27 @@ def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) 
     finite = np.concatenate([m[np.isfinite(m)] for m in logs])
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 0.0)
     R, C = logs[0].shape
-    fig = panels(1, n, tuple(titles), horizontal=0.02)
-    axes = {}
+    d = panel_dict(1, n, tuple(titles), horizontal=0.02)
+    layout, data, shapes = d["layout"], [], []
+    scale = get_colorscale(SEQUENTIAL)  # as plotly.py spells it out (plotly.js's own named scales may differ)
     for k, z in enumerate(logs):
         xa, ya = axis_names(k + 1)
         # light grey under the map: the cells left blank (S exactly zero) show as grey squares
-        fig.add_shape(dict(type="rect", x0=-0.5, x1=C - 0.5, y0=-0.5, y1=R - 0.5, fillcolor=BLANK,
+        shapes.append(dict(type="rect", x0=-0.5, x1=C - 0.5, y0=-0.5, y1=R - 0.5, fillcolor=BLANK,
                            line=dict(width=0), layer="below", xref=xa, yref=ya))
-        fig.add_trace(dict(type="heatmap", z=z, zmin=lo, zmax=hi, colorscale=SEQUENTIAL, showscale=k == n - 1,
-                           colorbar=dict(title=dict(text="log₁₀ S")), xgap=1, ygap=1, xaxis=xa, yaxis=ya,
-                           hovertemplate="x(%{y}, %{x}): log₁₀ S = %{z:.2f}<extra></extra>"))
-        fig.add_trace(dict(type="scatter", x=[j], y=[i], mode="markers", showlegend=False, hoverinfo="skip",
-                           xaxis=xa, yaxis=ya, marker=dict(symbol="circle-open", size=14, color=PALETTE[3],
-                                                           line=dict(width=3))))
-        axes["xaxis" + xa[1:]] = dict(range=[-0.5, C - 0.5], constrain="domain", showgrid=False, zeroline=False)
-        axes["yaxis" + ya[1:]] = dict(range=[R - 0.5, -0.5], scaleanchor=xa, constrain="domain", showgrid=False,
-                                      zeroline=False, showticklabels=k == 0)
-    fig.update_layout(**axes)
-    fig.update_annotations(font_size=12)
-    fig.update_layout(margin=dict(t=95))  # the title above the maps' own titles
+        data.append(dict(type="heatmap", z=z, zmin=lo, zmax=hi, colorscale=scale, showscale=k == n - 1,
+                         colorbar=dict(title=dict(text="log₁₀ S")), xgap=1, ygap=1, xaxis=xa, yaxis=ya,
+                         hovertemplate="x(%{y}, %{x}): log₁₀ S = %{z:.2f}<extra></extra>"))
+        data.append(dict(type="scatter", x=[j], y=[i], mode="markers", showlegend=False, hoverinfo="skip",
+                         xaxis=xa, yaxis=ya, marker=dict(symbol="circle-open", size=14, color=PALETTE[3],
+                                                         line=dict(width=3))))
+        layout["xaxis" + xa[1:]].update(range=[-0.5, C - 0.5], constrain="domain", showgrid=False, zeroline=False)
+        layout["yaxis" + ya[1:]].update(range=[R - 0.5, -0.5], scaleanchor=xa, constrain="domain", showgrid=False,
+                                        zeroline=False, showticklabels=k == 0)
+    for note in layout.get("annotations", []):  # the maps' own titles
+        note.setdefault("font", {})["size"] = 12
+    layout.update(shapes=shapes, margin=dict(t=95))  # the title above the maps' own titles
+    fig = go.Figure(dict(data=data, layout=layout), _validate=False)
     return styled(fig, f"Sensitivity of output cell ({i}, {j}) to each input (grey: exactly zero)",
                   height=380)
 

@@ -68,7 +68,14 @@ def panels(rows: int, cols: int, titles: tuple[str, ...] = (), horizontal: float
     """A grid of subplots, as ``make_subplots`` lays it out (computed once per shape), built
     without plotly's validation: panel n (from 1, row by row) is axes :func:`axis_names` (n).
     Add traces as plain dicts naming their axes; a test validates every figure built this way."""
-    return go.Figure(json.loads(_grid_layout(rows, cols, tuple(titles), horizontal, vertical)), _validate=False)
+    return go.Figure(panel_dict(rows, cols, titles, horizontal, vertical), _validate=False)
+
+
+def panel_dict(rows: int, cols: int, titles: tuple[str, ...] = (), horizontal: float = 0.09,
+               vertical: float = 0.14) -> dict:
+    """:func:`panels` as a plain figure dict (a fresh copy), to fill in before the figure is
+    made: each later ``update_layout`` on a figure costs more than the numbers it holds."""
+    return json.loads(_grid_layout(rows, cols, tuple(titles), horizontal, vertical))
 
 
 def axis_names(n: int) -> tuple[str, str]:
