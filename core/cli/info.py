@@ -21,7 +21,7 @@ def _version(name: str) -> str | None:
         return None
 
 
-def run(args: argparse.Namespace) -> int:
+def _run_info(args: argparse.Namespace) -> int:
     backend = backend_from(args)  # exits 2 with one line when the asked-for backend is missing
     result = {
         "recurrence_lab": __version__,
@@ -39,4 +39,4 @@ def run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", parents=[run_options()], help="versions, backends and devices",
                        description="Print versions and the array backends available here.")
-    p.set_defaults(func=run)
+    p.set_defaults(func=_run_info)

@@ -31,7 +31,7 @@ class LSTMOptions(Config):
                       help="fast: the in-place NumPy sweep; standard: the array-API path, one lstm_step per step")
 
 
-def run(args: argparse.Namespace) -> int:
+def _run_lstm(args: argparse.Namespace) -> int:
     cfg = from_namespace(LSTMConfig, args)
     backend = backend_from(args)
     out = simulate(cfg, backend, args.precision, args.seed)
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     return emit(result, args)
 
 
-def seed(args: argparse.Namespace) -> int:
+def _run_lstm_seed(args: argparse.Namespace) -> int:
     cfg = from_namespace(LSTMConfig, args, B=1, D=1, H=1)
     backend_from(args)  # the scalar check always runs on NumPy in float64; this only validates
     rep = seed_check(cfg, args.step, args.seed)
@@ -61,7 +61,7 @@ def seed(args: argparse.Namespace) -> int:
                  "w_ix_bar_whole_recursion": dict(rep.w_ix_chained)}, args)
 
 
-def check(args: argparse.Namespace) -> int:
+def _run_lstm_gradcheck(args: argparse.Namespace) -> int:
     cfg = from_namespace(GradcheckConfig, args)
     backend = backend_from(args)
     out = gradcheck(cfg, backend, args.seed, fast=args.path == "fast", progress=StderrProgress(args.quiet))
@@ -69,7 +69,7 @@ def check(args: argparse.Namespace) -> int:
                 args)
 
 
-def benchmark(args: argparse.Namespace) -> int:
+def _run_lstm_bench(args: argparse.Namespace) -> int:
     cfg = from_namespace(BenchConfig, args)
     backend = backend_from(args)
     return emit(bench(cfg, backend, args.seed, progress=StderrProgress(args.quiet)), args)
@@ -77,19 +77,19 @@ def benchmark(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     cmds = add_topic(sub, "lstm", help="LSTM through time: BPTT by hand, the seed's eqs (1)-(9)", description=__doc__)
-    add_command(cmds, "run", run, help="one forward and backward pass, per step",
+    add_command(cmds, "run", _run_lstm, help="one forward and backward pass, per step",
                 description="Loss, |h_bar(t)|, |c_bar(t)| and the running product of forget gates per step: "
                 "the numbers behind the LSTM page.",
                 options=(LSTMConfig, Options(RunConfig, only=("precision",)), Options(LSTMOptions, only=("units",))))
-    add_command(cmds, "seed", seed, help="the seed's eqs (1)-(9), as written vs true",
+    add_command(cmds, "seed", _run_lstm_seed, help="the seed's eqs (1)-(9), as written vs true",
                 description="Evaluate the seed's eqs (1)-(9) at step --step of the scalar LSTM (B = D = H = 1, "
                 "float64), next to the hand BPTT and independent finite differences.",
                 options=(Options(LSTMConfig, skip=("B", "D", "H")), Options(LSTMOptions, only=("step",))))
-    add_command(cmds, "gradcheck", check, help="BPTT against finite differences",
+    add_command(cmds, "gradcheck", _run_lstm_gradcheck, help="BPTT against finite differences",
                 description="Central finite differences (float64) on every entry of W_x, W_h, b, x, h(0), c(0), "
                 "and <t, J^T c> against <J t, c> for random directions at sizes times --direction-scale.",
                 options=(GradcheckConfig, Options(LSTMOptions, only=("path",))))
-    add_command(cmds, "bench", benchmark, help="forward+backward time (vs torch.nn.LSTM)",
+    add_command(cmds, "bench", _run_lstm_bench, help="forward+backward time (vs torch.nn.LSTM)",
                 description="Median seconds of forward+backward over --repeat runs, interleaved with the same "
                 "matrix products alone (ratio_to_gemm_floor) and, with PyTorch installed, torch.nn.LSTM on the "
                 "same weights (ratio).", options=(BenchConfig,))

@@ -38,13 +38,13 @@ class GridOptions(Config):
     csv: bool = param(False, label="CSV", help="print the points as CSV instead of JSON/text")
 
 
-def _grid(args: argparse.Namespace) -> GridConfig:
+def _grid_config(args: argparse.Namespace) -> GridConfig:
     square = {} if args.G is None else {"Gr": args.G, "Gc": args.G}
     return from_namespace(GridConfig, args, **square)
 
 
 def _run_cost(args: argparse.Namespace) -> int:
-    cfg, timing_cfg = _grid(args), from_namespace(CostConfig, args)
+    cfg, timing_cfg = _grid_config(args), from_namespace(CostConfig, args)
     backend = backend_from(args)
     if not args.quiet:
         print(f"timing raster and wavefront on a {cfg.Gr} x {cfg.Gc} grid ...", file=sys.stderr)
@@ -90,7 +90,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 
 def _run_grad_check(args: argparse.Namespace) -> int:
-    result = grad_check(_grid(args), backend_from(args), from_namespace(GradCheckConfig, args), seed=args.seed)
+    result = grad_check(_grid_config(args), backend_from(args), from_namespace(GradCheckConfig, args), seed=args.seed)
     return emit(result, args)
 
 

@@ -33,7 +33,7 @@ class ReversibleOptions(Config):
                                help="no new round of repeats starts once the timed rounds took this long")
 
 
-def run(args: argparse.Namespace) -> int:
+def _run_roundtrip(args: argparse.Namespace) -> int:
     cfg = from_namespace(TrainConfig, args)
     backend = backend_from(args)
     res = roundtrip(cfg, backend, seed=args.seed, progress=StderrProgress(args.quiet))
@@ -49,29 +49,29 @@ def run(args: argparse.Namespace) -> int:
     return emit({**out, "backend": backend.name}, args)
 
 
-def order(args: argparse.Namespace) -> int:
+def _run_order(args: argparse.Namespace) -> int:
     cfg = from_namespace(TrainConfig, args)
     return emit(inverse_order_check(cfg, backend_from(args), seed=args.seed, at=args.at), args)
 
 
-def jacobian(args: argparse.Namespace) -> int:
+def _run_jacobian(args: argparse.Namespace) -> int:
     cfg = from_namespace(JacobianConfig, args)
     return emit(jacobian_report(cfg, backend_from(args), seed=args.seed), args)
 
 
-def phase(args: argparse.Namespace) -> int:
+def _run_phase(args: argparse.Namespace) -> int:
     res = phase_polygon(from_namespace(PhaseConfig, args), backend_from(args))
     return emit({"det": res.det, "max_ratio_error": res.max_ratio_error, "area": res.area,
                  "area_ratio": res.area_ratio, "beta_pow_k": res.beta_pow_k}, args)
 
 
-def hypergrad(args: argparse.Namespace) -> int:
+def _run_hypergrad(args: argparse.Namespace) -> int:
     cfg = from_namespace(HypergradConfig, args, mode="exact")
     res = hypergradients(cfg, backend_from(args), seed=args.seed, progress=StderrProgress(args.quiet))
     return emit(res.summary(), args)
 
 
-def bench(args: argparse.Namespace) -> int:
+def _run_reversible_bench(args: argparse.Namespace) -> int:
     cfg = from_namespace(TrainConfig, args)
     backend = backend_from(args)
     out = benchmark(cfg, backend, seed=args.seed, repeat=args.repeat, max_seconds=args.max_seconds,
@@ -82,26 +82,26 @@ def bench(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     cmds = add_topic(sub, "reversible", help="momentum SGD forward, exactly inverted, hypergradients",
                      description=__doc__.split("\n\n")[1])
-    add_command(cmds, "run", run, help="train forward, undo, measure the error",
+    add_command(cmds, "run", _run_roundtrip, help="train forward, undo, measure the error",
                 description="Train K steps, undo them, and report the reconstruction error (max_abs_error: 0 in "
                 "exact mode, the drift in float mode), the distance of the trained path from float64 training of "
                 "the same schedule, the buffer's bits against the bound, and the time of each pass.",
                 options=(TrainConfig, Options(ReversibleOptions, only=("errors",))))
-    add_command(cmds, "order", order, help="the inverse step in the seed's order",
+    add_command(cmds, "order", _run_order, help="the inverse step in the seed's order",
                 description="One inverse step (eqs (13)-(14)) with theta(k) recovered first, and in the seed's "
                 "order, where (13) can only use grad J(theta(k+1)).",
                 options=(Options(TrainConfig, skip=("mode", "fraction_bits")),
                          Options(ReversibleOptions, only=("at",))))
-    add_command(cmds, "jacobian", jacobian, help="one-step Jacobian, det vs beta^D",
+    add_command(cmds, "jacobian", _run_jacobian, help="one-step Jacobian, det vs beta^D",
                 description="The Jacobian of one step from Hessian-vector products and by finite differences, its "
                 "determinant against beta^D, and the seed's blocks.", options=(JacobianConfig,))
-    add_command(cmds, "phase", phase, help="area of a polygon of states (D = 1)",
+    add_command(cmds, "phase", _run_phase, help="area of a polygon of states (D = 1)",
                 description="Push a polygon of (p, theta) states of J = lam theta^2 / 2 forward; its area shrinks "
                 "by det = beta per step.", options=(PhaseConfig,))
-    add_command(cmds, "hypergrad", hypergrad, help="d(validation loss)/d(alpha, beta, theta0)",
+    add_command(cmds, "hypergrad", _run_hypergrad, help="d(validation loss)/d(alpha, beta, theta0)",
                 description="Reverse-mode hypergradients through training on the exact reverse pass, checked "
                 "against central finite differences.", options=(Options(HypergradConfig, skip=("mode",)),))
-    add_command(cmds, "bench", bench, help="exact vs float64 forward+reverse time",
+    add_command(cmds, "bench", _run_reversible_bench, help="exact vs float64 forward+reverse time",
                 description="Median wall time of exact and float64 forward+reverse on the same problem "
                 "(alternated, so machine noise hits both), and their ratio.",
                 options=(Options(TrainConfig, skip=("mode",)),

@@ -21,7 +21,7 @@ from core.data import CLASSES
 from core.grid import context, warptest
 from core.grid.context import ForgetBiasSweep, ModelSensitivity, SensitivityConfig, SensitivityReport
 from core.grid.depth import DepthTiming
-from core.grid.stats import Difference, compare
+from core.grid.stats import Difference, paired_difference
 from core.grid.warptest import LEARNED, WarpTest, WarpTestConfig
 from core.limits import ProgressFn, no_progress
 
@@ -150,7 +150,7 @@ def warp_summary(result: WarpTest) -> list[str]:
             if min(clean[key], clean["conv"]) < LEARNED:
                 parts.append(f"no verdict for the {models[key].label}: it or the conv net is near chance")
                 continue
-            d = compare(per[key].T, per["conv"].T, kept_share)  # rows: the same test digits for both
+            d = paired_difference(per[key].T, per["conv"].T, kept_share)  # rows: the same test digits for both
             verdict = {"higher": "supports the claim", "lower": "goes against the claim",
                        "unclear": "shows no clear difference"}[d.call]
             kept, kept_conv = float(kept_share(per[key].T)), float(kept_share(per["conv"].T))

@@ -36,7 +36,7 @@ from core.config import Config, param
 from core.grid import cost, mdlstm
 from core.grid.mdlstm import CELLS
 from core.grid.nets import CORNERS, GridNet, flip
-from core.grid.stats import Difference, compare, mean_interval
+from core.grid.stats import Difference, mean_interval, paired_difference
 from core.limits import ConfigError, require_memory
 
 
@@ -271,7 +271,7 @@ def _sensitivity_report(cfg: SensitivityConfig, backend: Backend, seed: int, dty
         mean, low, high = mean_interval(np.array(f))
         decay[key] = DecayFactors(nets[key].label, tuple(f), mean, low, high)
     tanh = np.array(factors["tanh"])
-    against = {key: compare(np.array(factors[key]), tanh) for key in DECAY_MODELS if key != "tanh"}
+    against = {key: paired_difference(np.array(factors[key]), tanh) for key in DECAY_MODELS if key != "tanh"}
     return SensitivityReport(G=G, i_star=i, j_star=j, scale=cfg.scale, forget_bias=cfg.forget_bias,
                              models=models, decay=decay, against_tanh=against, profiles=profiles,
                              cell_state_max=cell_state_max)

@@ -339,7 +339,7 @@ def backward(params: MDRNNParams, x: Any, h: Any, h_bar: Any) -> tuple[Grads, Sc
     return grads, tally.result()
 
 
-def loss_and_grads(params: MDRNNParams, x: Any, c: Any) -> tuple[Any, Grads]:
+def linear_loss_and_grads(params: MDRNNParams, x: Any, c: Any) -> tuple[Any, Grads]:
     """L = sum over cells of <c(i, j), h(i, j)> (a random linear read-out, for gradient
     checks) and its adjoints: h_bar = c."""
     xp = namespace(x, c)

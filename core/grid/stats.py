@@ -43,7 +43,7 @@ def sample_mean(samples: np.ndarray) -> np.ndarray:
     return samples.mean(axis=-1)
 
 
-def compare(a: np.ndarray, b: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray] = sample_mean,
+def paired_difference(a: np.ndarray, b: np.ndarray, statistic: Callable[[np.ndarray], np.ndarray] = sample_mean,
             seed: int = 0) -> Difference:
     """statistic(a) − statistic(b) for paired samples a, b (same first axis: seeds or digits),
     with a 95% percentile interval from RESAMPLES paired bootstrap resamples of that axis.
@@ -64,5 +64,5 @@ def compare(a: np.ndarray, b: np.ndarray, statistic: Callable[[np.ndarray], np.n
 
 def mean_interval(x: np.ndarray, seed: int = 0) -> tuple[float, float, float]:
     """(mean, low, high) of a sample, the interval from the same bootstrap."""
-    d = compare(np.asarray(x), np.zeros(len(x)), seed=seed)
+    d = paired_difference(np.asarray(x), np.zeros(len(x)), seed=seed)
     return d.value, d.low, d.high
