@@ -100,3 +100,20 @@ def test_a_tab_opens_on_click_and_is_kept_in_the_link(browser, server_url):
         assert page.get_by_role("tab", name="Backward pass").get_attribute("aria-selected") == "true"
     finally:
         context.close()
+
+
+def test_a_chart_download_holds_its_numbers(browser, server_url):
+    """The files are written only when a button is pressed (widgets.download_files): pressing
+    one still delivers the chart's table."""
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    try:
+        page.goto(harness.page_url(server_url, "lstm", False, "seed=3"))
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="CSV").first.click()
+        lines = open(download.value.path(), encoding="utf-8").read().splitlines()
+        assert download.value.suggested_filename == "lstm_forward.csv"
+        assert lines[0] == "t,unit,i,f,o,g,c,h" and len(lines) > 10
+    finally:
+        context.close()
