@@ -30,7 +30,7 @@ from core.limits import CACHE_MAX_ENTRIES, TIME_BUDGET_SECONDS, ConfigError, Pro
 from core.lstm import experiments as lstm
 from core.lstm.seed import SeedReport
 from core.training import hypergrad, jacobian, momentum, roundtrip
-from core.training.objectives import loss_surface, make_objective
+from core.training.objectives import LossSurface, make_objective, surface_over
 from dashboard import plots
 
 
@@ -214,27 +214,26 @@ def reversible_errors(cfg: momentum.TrainConfig, run: RunConfig) -> roundtrip.Dr
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
 def reversible_surface(cfg: momentum.TrainConfig, run: RunConfig, xs: tuple[float, float],
-                       ys: tuple[float, float], n: int = 80) -> dict[str, Any]:
-    """J on an n x n grid over xs x ys (a 2-D objective), for the contour plot."""
+                       ys: tuple[float, float]) -> LossSurface:
+    """J over the box xs x ys (a 2-D objective), for the contour plot."""
     obj = make_objective(cfg.objective, select_backend("numpy"), D=cfg.D, cond=cfg.cond, l2=cfg.l2, seed=run.seed)
-    gx, gy = np.linspace(*xs, n), np.linspace(*ys, n)
-    return {"x": gx, "y": gy, "J": loss_surface(obj, gx, gy)}
+    return surface_over(obj, xs, ys)
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_phase(cfg: jacobian.PhaseConfig, run: RunConfig) -> dict[str, Any]:
+def reversible_phase(cfg: jacobian.PhaseConfig, run: RunConfig) -> jacobian.PhasePolygon:
     """A polygon of (p, theta) states for D = 1 pushed forward."""
     return jacobian.phase_polygon(cfg, select_backend(run.backend))
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_jacobian(cfg: jacobian.JacobianConfig, run: RunConfig) -> dict[str, Any]:
+def reversible_jacobian(cfg: jacobian.JacobianConfig, run: RunConfig) -> jacobian.JacobianReport:
     """det of the one-step Jacobian against beta^D and the seed's blocks."""
     return jacobian.jacobian_report(cfg, select_backend(run.backend), seed=run.seed)
 
 
 @st.cache_data(max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def reversible_order(cfg: momentum.TrainConfig, run: RunConfig) -> dict[str, Any]:
+def reversible_order(cfg: momentum.TrainConfig, run: RunConfig) -> momentum.OrderCheck:
     """One inverse step in the seed's order and in the order that works."""
     return momentum.inverse_order_check(cfg, select_backend(run.backend), seed=run.seed)
 

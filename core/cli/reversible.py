@@ -37,15 +37,16 @@ def _run_roundtrip(args: argparse.Namespace) -> int:
     cfg = from_namespace(TrainConfig, args)
     backend = backend_from(args)
     res = roundtrip(cfg, backend, seed=args.seed, progress=StderrProgress(args.quiet))
-    out = {**res.summary(), **cfg.exact_precision()}
+    precision = cfg.exact_precision()
+    out = {**res.summary(), **(precision.as_dict() if precision else {})}
     if args.errors:
         out["error_steps"], out["error"] = res.ks.tolist(), res.error.tolist()
         out["error_note"] = out["error_at_step_0_note"]  # inf (null) where the inverse overflowed
     if res.finite_steps < res.steps and not args.quiet:
         print(f"note: the {cfg.mode} inverse overflowed after undoing {res.finite_steps} of "
               f"{res.steps} steps; max_abs_error is the largest finite error", file=sys.stderr)
-    if out.get("exact_warning"):
-        print(f"warning: {out['exact_warning']}", file=sys.stderr)
+    if precision and precision.exact_warning:
+        print(f"warning: {precision.exact_warning}", file=sys.stderr)
     return emit({**out, "backend": backend.name}, args)
 
 

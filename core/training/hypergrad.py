@@ -70,6 +70,11 @@ class Hypergrads:
                 "beta": rel(self.beta_bar[self.fd_steps], self.fd_beta),
                 "theta0": rel(np.array(self.theta0_direction), np.array(self.fd_theta0_direction))}
 
+    @property
+    def max_rel_error(self) -> float:
+        """The largest relative error of the three groups against finite differences."""
+        return max(self.rel_errors().values())
+
     def summary(self) -> dict[str, Any]:
         errs = self.rel_errors()
         return {"max_rel_error_vs_fd": max(errs.values()), "rel_error_alpha": errs["alpha"],

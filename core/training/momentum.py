@@ -72,18 +72,30 @@ class TrainConfig(Config):
         require_memory(run_bytes(self), f"a run with D = {self.size:,}, K = {self.steps:,}")
         self.exact_precision()  # refuses an exact run whose trained path would mean nothing
 
-    def exact_precision(self) -> dict[str, Any]:
-        """What exact arithmetic costs the trained path (empty in float modes): the per-step error
+    def exact_precision(self) -> ExactPrecision | None:
+        """What exact arithmetic costs the trained path (None in float modes): the per-step error
         bound, the estimated end distance from float64 training, and a warning ('' when it is
         small). ConfigError where the run would not train the map at all (exact.training_guard)."""
         if self.mode != "exact":
-            return {}
+            return None
         s, F = self.beta_bits, self.fraction_bits
         n = exact.beta_fraction(self.beta, s)[0]  # the largest beta(k) of either schedule
-        warning = exact.training_guard(self.steps, n / 2**s, n, s, F)
-        return {"step_error_bound": exact.step_error_bound(n, s, F),
-                "float64_drift_estimate": exact.float64_drift_estimate(self.steps, n / 2**s, n, s, F),
-                "exact_warning": warning}
+        return ExactPrecision(step_error_bound=exact.step_error_bound(n, s, F),
+                              float64_drift_estimate=exact.float64_drift_estimate(self.steps, n / 2**s, n, s, F),
+                              exact_warning=exact.training_guard(self.steps, n / 2**s, n, s, F))
+
+
+@dataclass(frozen=True)
+class ExactPrecision:
+    """How far an exact run may stray from the momentum step it stands for."""
+
+    step_error_bound: float  # (n + 1) 2^-F per parameter per step
+    float64_drift_estimate: float  # estimated end distance from float64 training of the same schedule
+    exact_warning: str  # '' when that distance is small
+
+    def as_dict(self) -> dict[str, float | str]:
+        return {"step_error_bound": self.step_error_bound, "float64_drift_estimate": self.float64_drift_estimate,
+                "exact_warning": self.exact_warning}
 
 
 def run_bytes(cfg: TrainConfig) -> float:

@@ -22,6 +22,7 @@ same bits, which the exact reverse pass relies on.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -210,6 +211,21 @@ def make_objective(name: str, backend: Backend, *, D: int = 2, cond: float = 100
     if name == "digits":
         return LogisticDigits(l2, seed, backend, dtype)
     raise ConfigError(f"unknown objective {echo(name)}: choose one of {', '.join(OBJECTIVES)}")
+
+
+@dataclass(frozen=True)
+class LossSurface:
+    """J of a 2-D objective on the grid ys x xs, for a contour plot."""
+
+    x: np.ndarray  # (nx,)
+    y: np.ndarray  # (ny,)
+    J: np.ndarray  # (ny, nx)
+
+
+def surface_over(obj: Objective, xs: tuple[float, float], ys: tuple[float, float], n: int = 80) -> LossSurface:
+    """J on an n x n grid over the box xs x ys."""
+    gx, gy = np.linspace(*xs, n), np.linspace(*ys, n)
+    return LossSurface(x=gx, y=gy, J=loss_surface(obj, gx, gy))
 
 
 def loss_surface(obj: Objective, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:

@@ -59,30 +59,30 @@ with main, widgets.stop_on_error(reproduce_run):
     tabs = widgets.tabs(["Forward & inverse", "Reconstruction error", "Phase space", "Info buffer",
                     "Hypergradients", "Seed eqs (13)-(30)"], key="reversible_tab")
     precision = cfg.exact_precision()
-    if precision.get("exact_warning"):
-        st.warning(f"Exact mode: {precision['exact_warning']}.", icon=":material/warning:")
+    if precision and precision.exact_warning:
+        st.warning(f"Exact mode: {precision.exact_warning}.", icon=":material/warning:")
     res = compute.reversible_roundtrip(cfg, run)
-    summary = res.result.summary()
+    out = res.result
 
     with tabs[0]:
         if tabs[0].open:
             cols = st.columns(4)
-            cols[0].metric("max error back", f"{summary['max_abs_error']:.3g}",
+            cols[0].metric("max error back", f"{out.max_abs_error:.3g}",
                            help="max |reconstructed − forward| over p and θ at every compared step")
-            cols[1].metric("bit for bit", "yes" if summary["bit_exact"] else "no",
+            cols[1].metric("bit for bit", "yes" if out.bit_exact else "no",
                            help="θ(0) and p(0) came back equal bit for bit, and the buffer emptied")
-            far, why_not = summary["theta_distance_to_float64"], summary["theta_distance_to_float64_note"]
+            far, why_not = out.theta_distance_to_float64, out.float64_note
             cols[2].metric("trained path vs float64", "—" if why_not else f"{far:.2g}",
                            help=why_not or "max |θ(k) − θ_float64(k)| over the "
                            "compared steps: float64 training of the same schedule from the same start, "
-                           f"which ends at loss {summary['loss_end_float64']:.3g}")
-            cols[3].metric("loss J(θ(K))", f"{summary['loss_end']:.3g}",
-                           help=f"J(θ(0)) = {summary['loss_start']:.3g}")
+                           f"which ends at loss {out.loss_end_float64:.3g}")
+            cols[3].metric("loss J(θ(K))", f"{out.loss_end:.3g}",
+                           help=f"J(θ(0)) = {out.loss_start:.3g}")
             bound = (f" Bit for bit says the inverse is exact, not what was trained: each exact step may miss "
-                     f"the momentum step by (n + 1)·2^−F = {precision['step_error_bound']:.2g} per parameter "
+                     f"the momentum step by (n + 1)·2^−F = {precision.step_error_bound:.2g} per parameter "
                      f"(about β·2^(s−F), F = {cfg.fraction_bits}, s = {cfg.beta_bits}), not 2^−F."
                      if precision else "")
-            st.caption(f"Forward {summary['seconds_forward']:.3f} s, back {summary['seconds_reverse']:.3f} s "
+            st.caption(f"Forward {out.seconds_forward:.3f} s, back {out.seconds_reverse:.3f} s "
                        f"on {run.backend}; β = {cfg.beta:g} rounded to n/2^{cfg.beta_bits} in every mode.{bound}")
             two_d = objective == "rosenbrock" or (objective == "quadratic" and cfg.D == 2)
             surface = None
@@ -102,9 +102,9 @@ with main, widgets.stop_on_error(reproduce_run):
                        "lies on the forward path to the last bit; in float mode it leaves it once β⁻ʲ times "
                        "the rounding error is visible (at the other settings' defaults: float32 after about "
                        "200 steps, float64 after about 400).")
-            if summary["steps_undone_before_overflow"] < cfg.steps:
+            if out.finite_steps < cfg.steps:
                 st.warning(f"The {mode} inverse overflowed after undoing "
-                           f"{summary['steps_undone_before_overflow']:,} of {cfg.steps:,} steps.")
+                           f"{out.finite_steps:,} of {cfg.steps:,} steps.")
             widgets.reproduce(reproduce_run)
 
     with tabs[1]:
@@ -149,11 +149,11 @@ with main, widgets.stop_on_error(reproduce_run):
         if tabs[3].open:
             ex = res if mode == "exact" else compute.reversible_roundtrip(cfg.replace(mode="exact"), run)
             stored, info, bound = ex.result.bits_trace.T
-            s = ex.result.summary()
+            bits = ex.result
             c1, c2, c3 = st.columns(3)
-            c1.metric("bits stored", f"{s['bits_stored']:,}")
-            c2.metric("bound Σ D log₂(1/β)", f"{s['bits_bound']:,.1f}")
-            c3.metric("stored − bound, per parameter", f"{s['bits_stored_minus_bound_per_parameter']:.1f} bits",
+            c1.metric("bits stored", f"{bits.bits_stored:,}")
+            c2.metric("bound Σ D log₂(1/β)", f"{bits.bits_bound:,.1f}")
+            c3.metric("stored − bound, per parameter", f"{(bits.bits_stored - bits.bits_bound) / bits.D:.1f} bits",
                       help="at most 64: one 64-bit head word per parameter")
             widgets.chart(plots.buffer_bits(ex.k, stored, info, bound, ex.result.D,
                                             "The information buffer: bits kept so that the inverse is exact"),
@@ -169,11 +169,10 @@ with main, widgets.stop_on_error(reproduce_run):
             hg_cfg = HypergradConfig(**{**cfg.as_dict(), "steps": min(cfg.steps, 500), "mode": "exact",
                                         "fd_points": 6})
             hg = compute.reversible_hypergrad(hg_cfg, run)
-            hs = hg.summary()
             c1, c2, c3 = st.columns(3)
-            c1.metric("max relative error vs finite differences", f"{hs['max_rel_error_vs_fd']:.2g}")
-            c2.metric("validation loss after K steps", f"{hs['val_loss']:.4g}")
-            c3.metric("reverse pass landed on θ(0) exactly", "yes" if hs["reversed_exactly"] else "no")
+            c1.metric("max relative error vs finite differences", f"{hg.max_rel_error:.2g}")
+            c2.metric("validation loss after K steps", f"{hg.val_loss:.4g}")
+            c3.metric("reverse pass landed on θ(0) exactly", "yes" if hg.reversed_exactly else "no")
             fig = plots.hypergradient_plot(hg.alpha_bar, hg.beta_bar, hg.fd_steps, hg.fd_alpha,
                                            hg.fd_beta, f"Gradient of the validation loss after K = "
                                            f"{hg_cfg.steps} steps, per step k")

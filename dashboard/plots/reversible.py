@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.training.objectives import LossSurface
 from dashboard.plots.theme import NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled, with_frames
 
 
@@ -23,7 +24,7 @@ def trajectory_extent(theta: np.ndarray, pad: float = 0.15, least: float = 0.2) 
     return [(float(lo[i] - margin[i]), float(hi[i] + margin[i])) for i in range(len(lo))]
 
 
-def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, surface: dict | None = None,
+def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, surface: LossSurface | None = None,
                          coords: list[int] | None = None, frames: int = 50, title: str = "") -> go.Figure:
     """The forward trajectory (solid) and the inverse trajectory (dashed, drawn from step K back
     to 0 frame by frame). ``fwd``, ``inv``: (K+1, m) coordinates of theta by step k, NaN where
@@ -34,8 +35,8 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
     orange, blue = PALETTE[1], PALETTE[0]
     fig = go.Figure()
     if surface is not None:
-        J = np.asarray(surface["J"])
-        fig.add_trace(go.Contour(x=surface["x"], y=surface["y"], z=np.log10(J - J.min() + 1e-4),
+        J = np.asarray(surface.J)
+        fig.add_trace(go.Contour(x=surface.x, y=surface.y, z=np.log10(J - J.min() + 1e-4),
                                  colorscale=SEQUENTIAL, ncontours=24, showscale=False, opacity=0.55,
                                  contours=dict(showlines=True), hoverinfo="skip", name="log₁₀ J"))
         fig.add_trace(go.Scatter(x=fwd[:, 0], y=fwd[:, 1], mode="lines", name="forward θ(k)",
@@ -53,8 +54,8 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
                                showlegend=False)]
 
         first_dynamic = 2
-        fig.update_xaxes(title_text="θ₁", range=[float(surface["x"][0]), float(surface["x"][-1])])
-        fig.update_yaxes(title_text="θ₂", range=[float(surface["y"][0]), float(surface["y"][-1])])
+        fig.update_xaxes(title_text="θ₁", range=[float(surface.x[0]), float(surface.x[-1])])
+        fig.update_yaxes(title_text="θ₂", range=[float(surface.y[0]), float(surface.y[-1])])
     else:
         m = fwd.shape[1]
         names = [f"θ[{c}]" for c in (coords or range(m))]

@@ -60,7 +60,7 @@ def test_a_grid_too_slow_for_a_page_is_refused_with_the_command(monkeypatch):
     assert not at.exception
     assert any("over the budget" in e.value and "command below" in e.value for e in at.error)
     assert any(c.value.endswith("mdrnn cost --Gr 160 --Gc 160 --H 512 --backend numpy --precision float64 "
-                                "--seed 0 --states") for c in at.code)
+                                "--seed 0 --states --blas-threads 1") for c in at.code)
 
 
 def test_a_long_sweep_waits_for_a_click():

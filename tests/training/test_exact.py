@@ -243,9 +243,9 @@ def test_the_guard_refuses_a_meaningless_exact_run_and_warns_about_a_noticeable_
         TrainConfig(mode="exact", fraction_bits=16, beta_bits=16, D=10, steps=300)
     TrainConfig(mode="float64", fraction_bits=16, beta_bits=16)  # float modes run on the same beta, no grid
     noticeable = TrainConfig(mode="exact", fraction_bits=24, beta_bits=16, D=10, steps=300).exact_precision()
-    assert "away from float64 training" in noticeable["exact_warning"]
+    assert "away from float64 training" in noticeable.exact_warning
     fine = TrainConfig(mode="exact", fraction_bits=48, beta_bits=16, D=10, steps=300).exact_precision()
-    assert fine["exact_warning"] == "" and fine["step_error_bound"] < 1e-9
+    assert fine.exact_warning == "" and fine.step_error_bound < 1e-9
     # the estimate grows with the steps and with beta's bits, and shrinks with the fraction bits
     est = lambda K, s, F: exact.float64_drift_estimate(K, 0.9, exact.beta_fraction(0.9, s)[0], s, F)  # noqa: E731
     assert est(300, 16, 32) < est(3000, 16, 32) and est(300, 8, 32) < est(300, 16, 32) > est(300, 16, 40)

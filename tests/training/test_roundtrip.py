@@ -198,13 +198,13 @@ def test_exact_mode_says_how_far_it_trained_from_float64():
     assert good.bit_exact and coarse.bit_exact  # both reverse exactly ...
     assert good.loss_end_float64 == pytest.approx(f64.loss_end, rel=1e-12) == coarse.loss_end_float64
     assert good.loss_end == pytest.approx(f64.loss_end, rel=1e-6)  # ... one trains the float64 map ...
-    estimate = coarse_cfg.exact_precision()["float64_drift_estimate"]
+    estimate = coarse_cfg.exact_precision().float64_drift_estimate
     assert good.theta_distance_to_float64 < 1e-6 < estimate / 20 < coarse.theta_distance_to_float64 < estimate
     assert coarse.theta_distance_to_float64 >= coarse.theta_distance_to_float64_end > 0
     assert good.float64_note == coarse.float64_note == ""
     assert f64.theta_distance_to_float64 == 0.0 and f64.loss_end_float64 == f64.loss_end
     n = exact.beta_fraction(0.9, 16)[0]
-    assert coarse_cfg.exact_precision()["step_error_bound"] == (n + 1) * 2.0**-24
+    assert coarse_cfg.exact_precision().step_error_bound == (n + 1) * 2.0**-24
 
 
 def test_without_snapshots_the_distance_is_not_measured_and_says_so():
