@@ -79,10 +79,10 @@ def _run_sweep(args: argparse.Namespace) -> int:
     writer.writerows(rows)
     if not args.quiet:
         for axis, entry in result.slopes.items():
-            fits = ", ".join(f"{s} time {entry[s]['time']:.2f} macs {entry[s]['macs']:.2f}"
+            fits = ", ".join(f"{s} time {entry.of(s).time:.2f} macs {entry.of(s).macs:.2f}"
                              for s in ("raster", "wavefront"))
-            print(f"slopes against {axis}: {fits}; exact model {entry['model_exact']:.2f}, "
-                  f"seed model {entry['model_seed']:.2f}", file=sys.stderr)
+            print(f"slopes against {axis}: {fits}; exact model {entry.model_exact:.2f}, "
+                  f"seed model {entry.model_seed:.2f}", file=sys.stderr)
     return 0
 
 

@@ -85,7 +85,7 @@ class SweepPoint:
 @dataclass(frozen=True)
 class Sweep:
     rows: list[SweepPoint]
-    slopes: dict[str, Any]  # per axis: per schedule time / macs / steps slopes, and both models'
+    slopes: dict[str, AxisFit]  # per varied size
     config: dict[str, Any]
 
     def table(self, axis: str | None = None) -> list[dict[str, Any]]:
@@ -114,22 +114,45 @@ def sweep(cfg: SweepConfig, backend: Backend, *, precision: str = "float64", see
                  config={**cfg.as_dict(), "precision": precision, "backend": backend.name})
 
 
-def slopes(rows: list[SweepPoint]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Slopes:
+    """Fitted log-log slopes of one schedule's seconds, counted multiply-adds and steps."""
+
+    time: float
+    macs: float
+    steps: float
+
+
+@dataclass(frozen=True)
+class AxisFit:
+    """The slopes against one varied size: both schedules, and both models over the same points."""
+
+    raster: Slopes
+    wavefront: Slopes
+    model_exact: float
+    model_seed: float
+
+    def of(self, schedule: str) -> Slopes:
+        return {"raster": self.raster, "wavefront": self.wavefront}[schedule]
+
+
+def slopes(rows: list[SweepPoint]) -> dict[str, AxisFit]:
     """Fitted log-log slopes, per axis and schedule, of seconds and counted multiply-adds
     against the varied size; and the slopes of the two models over the same points."""
-    out: dict[str, Any] = {}
+    out: dict[str, AxisFit] = {}
     for axis in dict.fromkeys(r.axis for r in rows):
         sub = [r for r in rows if r.axis == axis]
-        entry: dict[str, Any] = {}
-        for s in dict.fromkeys(r.schedule for r in sub):
-            pts = [r for r in sub if r.schedule == s]
-            xs = [getattr(r, axis) for r in pts]
-            entry[s] = {"time": cost.loglog_slope(xs, [r.seconds for r in pts]),
-                        "macs": cost.loglog_slope(xs, [r.macs for r in pts]),
-                        "steps": cost.loglog_slope(xs, [r.steps for r in pts])}
-        first = [r for r in sub if r.schedule == sub[0].schedule]
+        first = [r for r in sub if r.schedule == "raster"]
         xs = [getattr(r, axis) for r in first]
-        entry["model_exact"] = cost.loglog_slope(xs, [r.macs_model_exact for r in first])
-        entry["model_seed"] = cost.loglog_slope(xs, [r.macs_model_seed for r in first])
-        out[axis] = entry
+        out[axis] = AxisFit(raster=_fit(sub, axis, "raster"), wavefront=_fit(sub, axis, "wavefront"),
+                            model_exact=cost.loglog_slope(xs, [r.macs_model_exact for r in first]),
+                            model_seed=cost.loglog_slope(xs, [r.macs_model_seed for r in first]))
     return out
+
+
+def _fit(rows: list[SweepPoint], axis: str, schedule: str) -> Slopes:
+    pts = [r for r in rows if r.schedule == schedule]
+    xs = [getattr(r, axis) for r in pts]
+    return Slopes(time=cost.loglog_slope(xs, [r.seconds for r in pts]),
+                  macs=cost.loglog_slope(xs, [r.macs for r in pts]),
+                  steps=cost.loglog_slope(xs, [r.steps for r in pts]))

@@ -183,8 +183,8 @@ with tab_scale:
                 widgets.chart(plots.scaling_plot(rows, axis, slope), pd.DataFrame(rows), f"mdrnn_sweep_{axis}")
             st.subheader("Fitted log-log slopes")
             st.dataframe(pd.DataFrame([
-                {"against": axis, "schedule": s, "time": e[s]["time"], "counted multiply-adds": e[s]["macs"],
-                 "steps": e[s]["steps"], "exact model": e["model_exact"], "seed model": e["model_seed"]}
+                {"against": axis, "schedule": s, "time": e.of(s).time, "counted multiply-adds": e.of(s).macs,
+                 "steps": e.of(s).steps, "exact model": e.model_exact, "seed model": e.model_seed}
                 for axis, e in sweep.slopes.items() for s in ("raster", "wavefront")]),
                 hide_index=True, width="stretch")
         widgets.reproduce(cli_command(sweep_cfg, run=run, extra=("--blas-threads", "1")),

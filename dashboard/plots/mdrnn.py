@@ -6,6 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.grid.sweep import AxisFit
 from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled, with_frames
 
 
@@ -63,7 +64,7 @@ def cost_bars(labels: list[str], macs: list[int], kinds: list[str]) -> go.Figure
     return styled(fig, "Multiply-adds: counted while running against the models", height=420)
 
 
-def scaling_plot(rows: list[dict], axis: str, slopes: dict) -> go.Figure:
+def scaling_plot(rows: list[dict], axis: str, slopes: AxisFit) -> go.Figure:
     """Left: seconds against the varied size on log-log axes, raster and wavefront, each with a
     dashed model line (time proportional to its counted multiply-adds, through its largest
     point); the wavefront also with a dotted line proportional to its sequential steps.
@@ -79,18 +80,18 @@ def scaling_plot(rows: list[dict], axis: str, slopes: dict) -> go.Figure:
         xs = [r[axis] for r in pts]
         last = pts[-1]
         fig.add_trace(go.Scatter(x=xs, y=[r["seconds"] for r in pts], mode="lines+markers",
-                                 name=f"{s}: measured (slope {slopes[s]['time']:.2f})",
+                                 name=f"{s}: measured (slope {slopes.of(s).time:.2f})",
                                  line=dict(color=colour[s], width=3), marker=dict(size=9),
                                  hovertemplate=f"{axis}=%{{x}}: %{{y:.3g}} s<extra>{s}</extra>"),
                       row=1, col=1)
         model = [last["seconds"] * r["macs_model_exact"] / last["macs_model_exact"] for r in pts]
         fig.add_trace(go.Scatter(x=xs, y=model, mode="lines", line=dict(color=colour[s], dash="dash"),
-                                 name=f"{s}: ∝ multiply-adds (slope {slopes['model_exact']:.2f})",
+                                 name=f"{s}: ∝ multiply-adds (slope {slopes.model_exact:.2f})",
                                  hoverinfo="skip"), row=1, col=1)
-        if s == "wavefront" and slopes[s]["steps"] > 0.01:
+        if s == "wavefront" and slopes.of(s).steps > 0.01:
             model = [last["seconds"] * r["steps"] / last["steps"] for r in pts]
             fig.add_trace(go.Scatter(x=xs, y=model, mode="lines", line=dict(color=colour[s], dash="dot"),
-                                     name=f"{s}: ∝ steps (slope {slopes[s]['steps']:.2f})",
+                                     name=f"{s}: ∝ steps (slope {slopes.of(s).steps:.2f})",
                                      hoverinfo="skip"), row=1, col=1)
     pts = [r for r in rows if r["axis"] == axis and r["schedule"] == "wavefront"]
     labels = [f"{r['speedup']:.1f}×" if r["speedup_note"] == "" else "—" for r in pts]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from core.training.objectives import LossSurface
 from dashboard import plots
 
 
@@ -78,7 +79,7 @@ def test_figures_built_without_validation_are_valid():
     maps = [np.abs(rng.standard_normal((6, 6))) * (rng.random((6, 6)) > 0.3) for _ in range(5)]
     k = np.arange(31)
     fwd = np.cumsum(rng.standard_normal((31, 2)), axis=0)
-    surface = dict(x=np.linspace(-1, 1, 9), y=np.linspace(-1, 1, 9), J=rng.random((9, 9)))
+    surface = LossSurface(x=np.linspace(-1, 1, 9), y=np.linspace(-1, 1, 9), J=rng.random((9, 9)))
     figures = [plots.sensitivity_maps(maps, list("abcde"), 2, 3),
                plots.lstm_forward_heatmaps({q: rng.random((7, 3)).tolist() for q in "ifogch"}, 3),
                plots.trajectory_animation(k, fwd, fwd, surface=surface, frames=6),

@@ -100,11 +100,11 @@ def test_sweep_slopes_of_the_counted_work():
     assert len(r.rows) == 2 * len(cfg.points())
     assert seen[0] == 0 and seen[-1] == 1.0
     g = r.slopes["G"]
-    assert g["raster"]["steps"] == pytest.approx(2.0)  # G^2 steps
-    assert g["wavefront"]["steps"] == pytest.approx(cost.loglog_slope([4, 8, 16], [7, 15, 31]))
-    assert g["wavefront"]["macs"] == pytest.approx(g["model_exact"])
-    assert g["model_seed"] == pytest.approx(2.0)
-    assert r.slopes["H"]["raster"]["steps"] == pytest.approx(0.0)
+    assert g.raster.steps == pytest.approx(2.0)  # G^2 steps
+    assert g.wavefront.steps == pytest.approx(cost.loglog_slope([4, 8, 16], [7, 15, 31]))
+    assert g.wavefront.macs == pytest.approx(g.model_exact)
+    assert g.model_seed == pytest.approx(2.0)
+    assert r.slopes["H"].raster.steps == pytest.approx(0.0)
     assert {row["axis"] for row in r.table("H")} == {"H"}
 
 
