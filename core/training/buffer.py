@@ -45,6 +45,7 @@ class InfoBuffer:
         self.xp, self.D = xp, D
         self.head = xp.full((D,), HEAD_LO, dtype=xp.uint64)
         self.depth = xp.zeros((D,), dtype=xp.int64)  # spilled words per parameter
+        self.spilled = 0  # their sum, kept as spills and refills happen (asked every step)
         self.layers: list[Any] = []  # layers[j][i] = parameter i's (j+1)-th spilled word
 
     def spill(self, mask: Any, M: Any) -> None:
@@ -57,12 +58,15 @@ class InfoBuffer:
             if level == len(self.layers):
                 self.layers.append(xp.zeros((self.D,), dtype=xp.uint32))
             self.layers[level] = xp.where(mask & (self.depth == level), words, self.layers[level])
-        self.depth = self.depth + xp.astype(mask, xp.int64)
+        grown = xp.astype(mask, xp.int64)
+        self.depth = self.depth + grown
+        self.spilled += int(xp.sum(grown))
 
     def refill(self, mask: Any) -> Any:
         """Pop one word (as uint64) for every parameter where ``mask``; 0 elsewhere."""
         xp = self.xp
-        depth = self.depth - xp.astype(mask, xp.int64)
+        taken = xp.astype(mask, xp.int64)
+        depth = self.depth - taken
         if int(xp.min(depth)) < 0:
             raise RuntimeError("information buffer underflow: this state was not produced forward")
         words = xp.zeros((self.D,), dtype=xp.uint64)
@@ -71,12 +75,13 @@ class InfoBuffer:
         for level in range(bottom, top + 1):
             words = xp.where(mask & (depth == level), xp.astype(self.layers[level], xp.uint64), words)
         self.depth = depth
+        self.spilled -= int(xp.sum(taken))
         del self.layers[int(xp.max(depth)):]  # layers nobody uses any more
         return words
 
     def words(self) -> int:
         """Spilled 32-bit words held, over all parameters."""
-        return int(self.xp.sum(self.depth))
+        return self.spilled
 
     def bits_stored(self) -> int:
         """Memory actually used: every spilled word plus one 64-bit head per parameter."""

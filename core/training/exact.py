@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import namespace
+from core.backend import abs_max, namespace
 from core.limits import ConfigError, ProgressFn, no_progress
 from core.training.buffer import InfoBuffer, NumpyBeta, divide_beta, multiply_beta
 from core.training.objectives import Objective
@@ -115,6 +115,8 @@ def to_fixed(x: Any, F: int) -> Any:
 
 def from_fixed(X: Any, F: int) -> Any:
     """The real value X 2^-F as float64 (exact while |X| < 2^53, deterministic always)."""
+    if type(X) is np.ndarray:  # int64 to float64, then the power of two: the bits of the branch below
+        return np.multiply(X, 2.0**-F, dtype=np.float64)
     xp = namespace(X)
     return xp.astype(X, xp.float64) * 2.0**-F
 
@@ -131,12 +133,7 @@ class RangeGuard:
 
     def __init__(self, p: Any, theta: Any, F: int) -> None:
         self.F = F
-        self.P, self.Theta = self._max(p), self._max(theta)
-
-    @staticmethod
-    def _max(X: Any) -> float:
-        xp = namespace(X)
-        return max(float(xp.max(X)), -float(xp.min(X)))
+        self.P, self.Theta = abs_max(p), abs_max(theta)
 
     def _fail(self, what: str, value: float, k: int) -> None:
         span = 2.0 ** (RANGE_BITS - self.F)
@@ -148,8 +145,7 @@ class RangeGuard:
     def step_size(self, g: Any, scale: float, k: int) -> float:
         """Q = max|g| scale = max|alpha 2^F grad J| (scale > 0, and rounding is monotone), checked
         before the product is truncated to int64 (NaN also stops)."""
-        xp = namespace(g)
-        Q = max(float(xp.max(g)), -float(xp.min(g))) * scale
+        Q = abs_max(g) * scale
         if not Q < self.LIMIT:
             self._fail("|alpha grad J|", Q, k)
         return Q
@@ -157,13 +153,13 @@ class RangeGuard:
     def after_momentum(self, p: Any, beta: float, Q: float, n: int, k: int) -> None:
         self.P = beta * self.P + 2 * n + Q
         if self.P >= self.LIMIT / 2:
-            self.P = self._max(p)  # p was computed without wrapping: |beta p|, |q| < 2^62
+            self.P = abs_max(p)  # p was computed without wrapping: |beta p|, |q| < 2^62
             if self.P >= self.LIMIT:
                 self._fail("|p|", self.P, k)
 
     def before_position(self, theta: Any, k: int) -> None:
         if self.Theta + self.P >= self.LIMIT / 2:
-            self.Theta = self._max(theta)
+            self.Theta = abs_max(theta)
             if self.Theta + self.P >= self.LIMIT:
                 self._fail("|theta|", self.Theta + self.P, k)
         self.Theta += self.P

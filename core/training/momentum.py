@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import Backend, namespace
+from core.backend import Backend, abs_max, namespace
 from core.config import Config, param
 from core.limits import ConfigError, ProgressFn, no_progress, require_memory
 from core.training import buffer, exact
@@ -161,8 +161,7 @@ def inverse_step_seed_order(obj: Objective, p: Any, theta: Any, alpha: float,
 
 
 def _diverged(theta: Any, limit: float) -> float | None:
-    xp = namespace(theta)
-    top = max(float(xp.max(theta)), -float(xp.min(theta)))
+    top = abs_max(theta)
     return None if top < limit else top
 
 
@@ -176,11 +175,11 @@ def forward_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
         p, theta, g = p.copy(), theta.copy(), np.empty_like(theta)
     limit = DIVERGENCE * max(1.0, _diverged(theta, 0.0) or 0.0)
     K = len(alphas)
-    for k in range(K):
-        if observer is not None:
-            observer(k, p, theta)
-        a, b = float(alphas[k]), float(betas[k])
-        with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported just below
+    with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported at its step
+        for k in range(K):
+            if observer is not None:
+                observer(k, p, theta)
+            a, b = float(alphas[k]), float(betas[k])
             if fast:
                 g = obj.grad(theta, out=g)
                 g *= a
@@ -189,11 +188,11 @@ def forward_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
                 theta += p
             else:
                 p, theta = momentum_step(obj, p, theta, a, b)
-        if (top := _diverged(theta, limit)) is not None:
-            raise ConfigError(f"momentum SGD diverged at step {k + 1}: |theta| reached {top:.3g} "
-                              f"(limit {limit:.3g}); choose a smaller alpha (now {a:g}) or beta")
-        if k % max(1, K // 100) == 0:
-            progress(k / K, f"forward step {k:,} of {K:,}")
+            if (top := _diverged(theta, limit)) is not None:
+                raise ConfigError(f"momentum SGD diverged at step {k + 1}: |theta| reached {top:.3g} "
+                                  f"(limit {limit:.3g}); choose a smaller alpha (now {a:g}) or beta")
+            if k % max(1, K // 100) == 0:
+                progress(k / K, f"forward step {k:,} of {K:,}")
     if observer is not None:
         observer(K, p, theta)
     return p, theta
@@ -209,11 +208,11 @@ def inverse_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
     if fast:
         p, theta, g = p.copy(), theta.copy(), np.empty_like(theta)
     K = len(alphas)
-    for k in range(K - 1, -1, -1):
-        if observer is not None:
-            observer(k + 1, p, theta)
-        a, b = float(alphas[k]), float(betas[k])
-        with np.errstate(over="ignore", invalid="ignore"):  # the drift may overflow: expected
+    with np.errstate(over="ignore", invalid="ignore"):  # the drift may overflow: expected
+        for k in range(K - 1, -1, -1):
+            if observer is not None:
+                observer(k + 1, p, theta)
+            a, b = float(alphas[k]), float(betas[k])
             if fast:
                 theta -= p
                 g = obj.grad(theta, out=g)
@@ -224,8 +223,8 @@ def inverse_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
                 p, theta = inverse_step(obj, p, theta, a, b)
             if _diverged(theta, math.inf) is not None:  # inf or NaN: the drift overflowed
                 return p, theta, K - 1 - k
-        if k % max(1, K // 100) == 0:
-            progress((K - k) / K, f"inverse step {K - k:,} of {K:,}")
+            if k % max(1, K // 100) == 0:
+                progress((K - k) / K, f"inverse step {K - k:,} of {K:,}")
     if observer is not None:
         observer(0, p, theta)
     return p, theta, K

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import namespace, to_numpy
+from core.backend import abs_max, namespace, to_numpy
 from core.training.exact import Observer
 
 
@@ -38,9 +38,8 @@ class Snapshots:
 
     def compare(self, k: int, p: Any, theta: Any) -> None:
         if self.wanted(k):
-            xp = namespace(theta)
             p0, t0 = self.kept[k]
-            err = max(float(xp.max(xp.abs(p - p0))), float(xp.max(xp.abs(theta - t0))))
+            err = max(abs_max(p - p0), abs_max(theta - t0))
             self.errors[k] = err if math.isfinite(err) else math.inf
 
     def table(self) -> tuple[np.ndarray, np.ndarray]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import json
+from typing import Any
 
 import plotly.graph_objects as go
+from _plotly_utils.utils import convert_to_base64
 from plotly.subplots import make_subplots
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision
@@ -83,12 +85,43 @@ def axis_names(n: int) -> tuple[str, str]:
     return ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
 
 
-def with_frames(fig: go.Figure, frames: list[dict]) -> go.Figure:
+class AnimatedFigure(go.Figure):
+    """A figure whose animation frames stay plain dicts until it is sent: plotly turns every
+    frame's every trace into a validated object (for a hundred frames, ten times what the
+    numbers cost), then copies them all back into dicts for the browser. The frames hold the
+    same kinds of traces as the figure, which was validated when it was built; the browser
+    tests draw every animation, and a test validates the frames of each one."""
+
+    def __init__(self, fig: go.Figure, frames: list[dict]) -> None:
+        super().__init__(fig.to_dict(), _validate=False)
+        self._lab_frames = frames
+
+    @property
+    def animation_frames(self) -> list[dict]:
+        """The frames as given (``fig.frames`` stays empty: they join the figure when it is sent)."""
+        return self._lab_frames
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        frames = _containers_copied(self._lab_frames)  # the arrays are shared, never written
+        convert_to_base64(frames)  # arrays to typed-array specs, as plotly does for the traces
+        out["frames"] = frames
+        return out
+
+
+def _containers_copied(value: Any) -> Any:
+    """``value`` with every dict and list copied and everything else (arrays too) shared."""
+    if isinstance(value, dict):
+        return {k: _containers_copied(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_containers_copied(v) for v in value]
+    return value
+
+
+def with_frames(fig: go.Figure, frames: list[dict]) -> AnimatedFigure:
     """``fig`` with animation ``frames`` given as plain dicts (``data``, ``name``, ``layout``,
-    ``traces``), built without plotly's property-by-property validation, which for a hundred
-    frames costs ten times what the numbers do. The frames hold the same kinds of traces as
-    ``fig``, which was validated when it was built; the browser tests draw every animation."""
-    return go.Figure({**fig.to_dict(), "frames": frames}, _validate=False)
+    ``traces``), kept as they are until the figure is sent (:class:`AnimatedFigure`)."""
+    return AnimatedFigure(fig, frames)
 
 
 def animation_controls(fig: go.Figure, names: list[str], *, labels: list[str] | None = None,

@@ -117,12 +117,15 @@ def test_parameters_at_different_depths_spill_and_refill_correctly():
         p = buffer.multiply_beta(p, buf, n, 16)
         saved.append((p.copy(), _state(buf)))
     assert len(set(buf.depth.tolist())) > 1, "parameters sit at different depths"
+    assert buf.words() == int(buf.depth.sum()) > 0
     for i, n in enumerate(reversed([3, 65535, 1, 2**15, 7, 40000, 3, 3, 3])):
         p = buffer.divide_beta(p, buf, n, 16)
         p_want, (head, depth, _) = saved[-2 - i]
         np.testing.assert_array_equal(p, p_want)
         np.testing.assert_array_equal(buf.head, head)
         np.testing.assert_array_equal(buf.depth, depth)
+        assert buf.words() == int(depth.sum())  # the running count follows the stacks
+    assert buf.words() == 0
 
 
 def test_buffer_is_whole_words_not_objects_and_meets_the_bound():
