@@ -74,11 +74,11 @@ SCENES: tuple[Scene, ...] = (
     Scene("exact-comes-home", "Exact comes home", "reversible", 6,
           "In exact arithmetic 2,000 steps of logistic regression on the digits (650 parameters), undone, "
           "return θ(0) and p(0) bit for bit (error 0), with the lost bits kept in the information buffer.",
-          {"rev_objective": "digits"}),
+          {"rev_objective": "digits", "rev_steps": "2000"}),
     Scene("buffer-grows", "The buffer grows", "reversible", 6,
           "The information buffer grows by whole 32-bit words as training runs, along the bound Σ D log₂(1/β) "
           "of the bits that the step destroys, and never more than 64 bits per parameter above it.",
-          {"reversible_tab": "Info buffer"}),
+          {"rev_steps": "2000", "reversible_tab": "Info buffer"}),
     Scene("det-beta-d", "det = βᴰ", "reversible", 7,
           "A polygon of states (p, θ) shrinks in area by exactly β per step (area after K steps over βᴷ is 1), "
           "so the Jacobian's determinant is β for D = 1 and β^D in general.",

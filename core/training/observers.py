@@ -67,6 +67,7 @@ class Recorder:
 
     def __init__(self, m: int | tuple[int, ...] = 2) -> None:
         self.index = list(range(m)) if isinstance(m, int) else list(m)
+        self._take = np.asarray(self.index, dtype=np.intp)  # NumPy's fancy index, made once
         self.steps: list[int] = []
         self._p: list[np.ndarray] = []
         self._theta: list[np.ndarray] = []
@@ -74,8 +75,8 @@ class Recorder:
     def __call__(self, k: int, p: Any, theta: Any) -> None:
         self.steps.append(k)
         if isinstance(theta, np.ndarray):  # the common case, without the array-API detour
-            self._p.append(p[self.index].astype(np.float64))
-            self._theta.append(theta[self.index].astype(np.float64))
+            self._p.append(np.asarray(p[self._take], dtype=np.float64))  # a copy already
+            self._theta.append(np.asarray(theta[self._take], dtype=np.float64))
             return
         xp = namespace(theta)
         pick = xp.asarray(self.index)

@@ -14,9 +14,9 @@ from dashboard import compute, frame, plots, widgets
 
 NAMES = {"quadratic": "ill-conditioned quadratic", "rosenbrock": "Rosenbrock (2-D)",
          "digits": "logistic regression, 8x8 digits"}
-# The page runs 2,000 steps unless told otherwise (the CLI's default is 300): long enough for the
+# The page runs 1,000 steps unless told otherwise (the CLI's default is 300): long enough for the
 # information buffer to spill word after word and for a float64 inverse to leave the forward path.
-PAGE_DEFAULTS = {"steps": 2000}
+PAGE_DEFAULTS = {"steps": 1000}
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ import functools
 import json
 from typing import Any
 
+import numpy as np
 import plotly.graph_objects as go
-from _plotly_utils.utils import convert_to_base64
+from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
 from plotly.subplots import make_subplots
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision
@@ -103,18 +104,21 @@ class AnimatedFigure(go.Figure):
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
-        frames = _containers_copied(self._lab_frames)  # the arrays are shared, never written
-        convert_to_base64(frames)  # arrays to typed-array specs, as plotly does for the traces
-        out["frames"] = frames
+        out["frames"] = _as_sent(self._lab_frames)
         return out
 
 
-def _containers_copied(value: Any) -> Any:
-    """``value`` with every dict and list copied and everything else (arrays too) shared."""
+def _as_sent(value: Any, key: str = "") -> Any:
+    """A copy of ``value`` with each NumPy array as plotly's typed-array spec, the form
+    ``to_dict`` gives the figure's own traces (the same keys skipped). The frames themselves
+    are not touched. (plotly's own pass asks pandas and narwhals about every value, strings
+    too: for the frames of one animation, most of what the figure cost.)"""
+    if isinstance(value, np.ndarray):
+        return value if is_skipped_key(key) else to_typed_array_spec(value)
     if isinstance(value, dict):
-        return {k: _containers_copied(v) for k, v in value.items()}
+        return {k: _as_sent(v, k) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_containers_copied(v) for v in value]
+        return [_as_sent(v) for v in value]
     return value
 
 
