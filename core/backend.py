@@ -45,8 +45,8 @@ def namespace(*arrays: Any) -> Any:
 def abs_max(x: Any) -> float:
     """max |x| as a Python float, NaN if x holds a NaN, with no temporary |x| (and, for NumPy,
     without the per-call cost of the function wrappers: asked at every training step)."""
-    if type(x) is np.ndarray:
-        return max(float(x.max()), -float(x.min()))
+    if type(x) is np.ndarray:  # the ufuncs' own reductions, below the methods' Python wrappers
+        return max(float(np.maximum.reduce(x, axis=None)), -float(np.minimum.reduce(x, axis=None)))
     xp = namespace(x)
     return max(float(xp.max(x)), -float(xp.min(x)))
 

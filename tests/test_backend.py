@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,12 @@ def test_available_backends_lists_numpy_and_cupy():
 def test_gpu_description():
     d = bk.describe_device("cupy")
     assert d["kind"] == "gpu" and d["memory_gib"] > 0
+
+
+def test_abs_max_is_the_largest_magnitude_and_nan_stays_nan():
+    from core.backend import abs_max
+
+    assert abs_max(np.array([[1.0, -3.0], [2.0, 0.5]])) == 3.0
+    assert abs_max(np.array([5, -7], dtype=np.int64)) == 7.0
+    assert abs_max(np.float64(-2.5) * np.ones(3)) == 2.5
+    assert math.isnan(abs_max(np.array([1.0, np.nan, -4.0])))  # a diverged state is never "small"

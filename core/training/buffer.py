@@ -90,7 +90,10 @@ class InfoBuffer:
     def bits_information(self) -> float:
         """Information held: 32 per spilled word plus log2(head / 2^16) per parameter."""
         xp = self.xp
-        heads = float(xp.sum(xp.log2(xp.astype(self.head, xp.float64)))) - 16 * self.D
+        if xp is np:  # asked every step: uint64 goes to float64 inside log2, as astype would
+            heads = float(np.log2(self.head, dtype=np.float64).sum()) - 16 * self.D
+        else:
+            heads = float(xp.sum(xp.log2(xp.astype(self.head, xp.float64)))) - 16 * self.D
         return WORD * self.words() + heads
 
     def is_empty(self) -> bool:

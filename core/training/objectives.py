@@ -58,6 +58,11 @@ class Quadratic:
         self.u = backend.asarray(u, dtype)
         self.theta0_host = rng.standard_normal(D)
         self.theta0 = backend.asarray(self.theta0_host, dtype)
+        # up to DENSE_MAX parameters the gradient is one product with A itself (fewer calls than
+        # the two reflections, which a training step of a few parameters pays for in call time)
+        self.A = backend.asarray(self.hessian_host(), dtype) if D <= self.DENSE_MAX else None
+
+    DENSE_MAX = 64
 
     def _reflect(self, x: Any) -> Any:  # R x = x - 2 (u . x) u
         xp = namespace(x)
@@ -70,8 +75,11 @@ class Quadratic:
 
     def grad(self, theta: Any, out: Any = None) -> Any:
         """A theta; with NumPy and ``out`` given, written into ``out`` in place (same bits)."""
-        if out is None or namespace(theta) is not np:
-            return self._reflect(self.lam * self._reflect(theta))
+        xp = namespace(theta)
+        if out is None or xp is not np:
+            return self._reflect(self.lam * self._reflect(theta)) if self.A is None else xp.matmul(self.A, theta)
+        if self.A is not None:
+            return np.matmul(self.A, theta, out=out)
         y = self._scratch(theta)
         np.multiply(self.u, 2 * np.vecdot(self.u, theta), out=y)
         np.subtract(theta, y, out=y)  # R theta

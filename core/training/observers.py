@@ -20,8 +20,11 @@ class Snapshots:
     """An observer that keeps (p, theta) at every ``stride``-th step on the way forward and
     measures max |reconstructed - kept| over p and theta at those steps on the way back."""
 
-    def __init__(self, K: int, stride: int) -> None:
-        self.K, self.stride = K, stride
+    def __init__(self, K: int, stride: int, *, copies: bool = True) -> None:
+        """``copies=False`` keeps the arrays it is handed, for a pass that hands fresh ones
+        every step (the exact pass converts its integers anew); a float pass updates p and
+        theta in place, so they are copied."""
+        self.K, self.stride, self.copies = K, stride, copies
         self.kept: dict[int, tuple[Any, Any]] = {}
         self.errors: dict[int, float] = {}
 
@@ -30,7 +33,9 @@ class Snapshots:
 
     def keep(self, k: int, p: Any, theta: Any) -> None:
         if self.wanted(k):
-            if isinstance(theta, np.ndarray):
+            if not self.copies:
+                self.kept[k] = (p, theta)
+            elif isinstance(theta, np.ndarray):
                 self.kept[k] = (p.copy(), theta.copy())
             else:
                 xp = namespace(theta)

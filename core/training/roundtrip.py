@@ -126,7 +126,7 @@ def roundtrip(cfg: TrainConfig, backend: Backend, *, seed: int = 0, snapshots: b
     K = cfg.steps
     theta0 = obj.theta0
     p0 = xp.zeros_like(theta0)
-    snap = Snapshots(K, snapshot_stride(K, obj.D) if snapshots else K)
+    snap = Snapshots(K, snapshot_stride(K, obj.D) if snapshots else K, copies=cfg.mode != "exact")
     fwd_obs, inv_obs = chain(snap.keep, observer), chain(snap.compare, inverse_observer)
     half = lambda f, lo: lambda x, msg: progress(lo + 0.5 * x, msg)  # noqa: E731
     bits: list[tuple[int, float]] | None = [] if trace_bits and cfg.mode == "exact" else None

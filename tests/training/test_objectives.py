@@ -84,13 +84,23 @@ def test_quadratic_spectrum_is_the_control():
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-def test_in_place_gradient_gives_the_same_bits(dtype):
+@pytest.mark.parametrize("D", [12, 1000])  # the dense product and the two reflections
+def test_in_place_gradient_gives_the_same_bits(dtype, D):
     b = select_backend("numpy")
-    obj = make_objective("quadratic", b, D=1000, seed=2, dtype=dtype)
-    out = np.empty(1000, dtype=dtype)
+    obj = make_objective("quadratic", b, D=D, seed=2, dtype=dtype)
+    assert (obj.A is not None) == (D <= obj.DENSE_MAX)
+    out = np.empty(D, dtype=dtype)
     got = obj.grad(obj.theta0, out=out)
     assert got is out and out.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(out, obj.grad(obj.theta0))
+
+
+def test_the_dense_gradient_is_the_reflections_gradient():
+    obj = make_objective("quadratic", select_backend("numpy"), D=40, cond=1e3, seed=3)
+    assert obj.A is not None
+    theta = np.random.default_rng(4).standard_normal(40)
+    reflected = obj._reflect(obj.lam * obj._reflect(theta))  # R diag(lam) R theta, no matrix formed
+    np.testing.assert_allclose(obj.grad(theta), reflected, rtol=1e-13, atol=1e-15)
 
 
 def test_gradients_are_deterministic_bit_for_bit():
