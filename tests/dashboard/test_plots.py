@@ -96,3 +96,22 @@ def test_figures_built_without_validation_are_valid():
     assert [t.xaxis for t in maps_fig.data if t.type == "heatmap"] == ["x", "x2", "x3", "x4", "x5"]
     assert maps_fig.layout.yaxis3.scaleanchor == "x3" and len(maps_fig.layout.shapes) == 5
     assert len(figures[2].frames) == 6 and figures[2].frames[0].name == "30"  # nothing undone first
+
+
+def test_typed_arrays_are_plotlys_own_encoding():
+    """An animation's frames are encoded without plotly's per-array checks: the result is the
+    spec plotly's to_typed_array_spec gives, for the vectors the frames hold and the rest."""
+    import numpy as np
+    from _plotly_utils.utils import to_typed_array_spec
+
+    from dashboard.plots.theme import typed_array
+
+    path = np.cumsum(np.random.default_rng(1).standard_normal((40, 2)), axis=0)
+    cases = [path[:, 0], path[5:, 1][::-1], np.array([1.0, np.nan, -np.inf]), np.arange(7),
+             np.ones((3, 4)), np.array([], dtype=np.float64), np.linspace(0, 1, 5, dtype=np.float32)]
+    for a in cases:
+        got, want = typed_array(a), to_typed_array_spec(a)
+        if isinstance(want, dict):
+            assert got == want
+        else:
+            np.testing.assert_array_equal(got, want)
