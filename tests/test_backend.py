@@ -104,3 +104,25 @@ def test_abs_max_is_the_largest_magnitude_and_nan_stays_nan():
     assert abs_max(np.array([5, -7], dtype=np.int64)) == 7.0
     assert abs_max(np.float64(-2.5) * np.ones(3)) == 2.5
     assert math.isnan(abs_max(np.array([1.0, np.nan, -4.0])))  # a diverged state is never "small"
+    assert math.isnan(abs_max(np.array([1.0, -4.0, np.nan])))  # wherever the NaN is
+    assert abs_max(np.array([np.inf, -np.inf])) == math.inf
+
+
+@pytest.mark.parametrize("size", [1, 2, 8, 9, 100])  # a few entries are read in Python, more by reductions
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "uint64"])
+def test_abs_max_is_the_same_through_python_and_through_reductions(size, dtype):
+    from core.backend import abs_max
+
+    rng = np.random.default_rng(size)
+    if dtype.startswith("float"):
+        x = rng.standard_normal(size).astype(dtype) * 1e30
+        cases = [x, np.where(np.arange(size) == size - 1, np.nan, x).astype(dtype)]
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, info.max, size, dtype=dtype, endpoint=True)
+        x[-1] = info.min if dtype == "int64" else info.max
+        cases = [x]
+    for a in cases:
+        want = max(float(np.max(a)), -float(np.min(a)))  # NumPy's reductions: NaN if any NaN
+        got = abs_max(a)
+        assert (math.isnan(got) and math.isnan(want)) or got == want

@@ -138,13 +138,30 @@ def divide_beta(p: Any, buf: InfoBuffer, n: int, s: int) -> Any:
 
 class NumpyBeta:
     """In-place NumPy version of :func:`multiply_beta` / :func:`divide_beta` (bit-identical,
-    fewer passes over memory): uses wrap-around int64 arithmetic, exact modulo 2^64."""
+    fewer passes over memory): uses wrap-around int64 arithmetic, exact modulo 2^64.
+
+    Up to :attr:`SMALL` parameters a step is done in Python's integers instead (the same
+    arithmetic, exact), the arrays read and written once each: there NumPy's cost per call,
+    not the arithmetic, set the time (a 2-parameter step made ten calls). A step that spills
+    or refills a word takes the array path."""
+
+    SMALL = 8
 
     def __init__(self, D: int) -> None:
         self.M = np.empty(D, np.uint64)
         self.c = np.empty(D, np.int64)
+        self.small = D <= self.SMALL
 
     def multiply(self, p: np.ndarray, buf: InfoBuffer, n: int, s: int) -> np.ndarray:
+        if self.small:
+            d = 1 << s
+            P, heads = p.tolist(), buf.head.tolist()
+            Ms = [(h << s) | (x & (d - 1)) for x, h in zip(P, heads, strict=True)]  # h d + r
+            if n == d or max(Ms) < HEAD_HI * n:  # no spill
+                qs = [m // n for m in Ms]
+                p[:] = [(x >> s) * n + (m - q * n) for x, m, q in zip(P, Ms, qs, strict=True)]
+                buf.head[:] = qs
+                return p
         M, h = self.M, buf.head
         np.bitwise_and(p.view(np.uint64), (1 << s) - 1, out=self.c.view(np.uint64))
         np.left_shift(h, s, out=M)
@@ -162,8 +179,16 @@ class NumpyBeta:
         return p
 
     def divide(self, p: np.ndarray, buf: InfoBuffer, n: int, s: int) -> np.ndarray:
-        M, c, h = self.M, self.c, buf.head
         d = 1 << s
+        if self.small:
+            P, heads = p.tolist(), buf.head.tolist()
+            his = [x // n for x in P]
+            Ms = [h * n + (x - q * n) for x, h, q in zip(P, heads, his, strict=True)]  # h n + r2
+            if min(Ms) >= HEAD_LO * d:  # no refill
+                buf.head[:] = [m >> s for m in Ms]
+                p[:] = [(q << s) | (m & (d - 1)) for q, m in zip(his, Ms, strict=True)]
+                return p
+        M, c, h = self.M, self.c, buf.head
         np.floor_divide(p, n, out=c)  # p_hi
         np.subtract(h, c.view(np.uint64), out=M)
         np.multiply(M, n, out=M)

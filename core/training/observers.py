@@ -12,13 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import abs_max, namespace, to_numpy
+from core.backend import namespace, to_numpy
 from core.training.exact import Observer
 
 
 class Snapshots:
-    """An observer that keeps (p, theta) at every ``stride``-th step on the way forward and
-    measures max |reconstructed - kept| over p and theta at those steps on the way back."""
+    """An observer that keeps (p, theta) at every ``stride``-th step on the way forward and, on
+    the way back, the reconstructed states at those steps; :meth:`table` measures max
+    |reconstructed - kept| over p and theta at each of them, all steps in one pass (a
+    measurement per step cost several calls per step, most of a small run's time)."""
 
     def __init__(self, K: int, stride: int, *, copies: bool = True) -> None:
         """``copies=False`` keeps the arrays it is handed, for a pass that hands fresh ones
@@ -26,31 +28,48 @@ class Snapshots:
         theta in place, so they are copied."""
         self.K, self.stride, self.copies = K, stride, copies
         self.kept: dict[int, tuple[Any, Any]] = {}
-        self.errors: dict[int, float] = {}
+        self.back: dict[int, tuple[Any, Any]] = {}
 
     def wanted(self, k: int) -> bool:
         return k % self.stride == 0 or k == self.K
 
+    def _hold(self, p: Any, theta: Any) -> tuple[Any, Any]:
+        if not self.copies:
+            return p, theta
+        if isinstance(theta, np.ndarray):
+            return p.copy(), theta.copy()
+        xp = namespace(theta)
+        return xp.asarray(p, copy=True), xp.asarray(theta, copy=True)
+
     def keep(self, k: int, p: Any, theta: Any) -> None:
         if self.wanted(k):
-            if not self.copies:
-                self.kept[k] = (p, theta)
-            elif isinstance(theta, np.ndarray):
-                self.kept[k] = (p.copy(), theta.copy())
-            else:
-                xp = namespace(theta)
-                self.kept[k] = (xp.asarray(p, copy=True), xp.asarray(theta, copy=True))
+            self.kept[k] = self._hold(p, theta)
 
     def compare(self, k: int, p: Any, theta: Any) -> None:
         if self.wanted(k):
-            p0, t0 = self.kept[k]
-            err = max(abs_max(p - p0), abs_max(theta - t0))
-            self.errors[k] = err if math.isfinite(err) else math.inf
+            self.back[k] = self._hold(p, theta)
 
     def table(self) -> tuple[np.ndarray, np.ndarray]:
-        """(k, error) for every kept step; inf where the inverse never got back to k."""
+        """(k, error) for every kept step; inf where the inverse never got back to k (or got
+        back to a non-finite state)."""
         ks = np.array(sorted(self.kept), dtype=np.int64)
-        return ks, np.array([self.errors.get(int(k), math.inf) for k in ks])
+        err = np.full(len(ks), math.inf)
+        came = [i for i, k in enumerate(ks.tolist()) if k in self.back]
+        if came:
+            err[came] = row_gaps([self.back[int(ks[i])] for i in came], [self.kept[int(ks[i])] for i in came])
+        return ks, err
+
+
+def row_gaps(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> np.ndarray:
+    """max |a[n] - b[n]| over all the arrays of pair n, for every n at once (inf where not
+    finite): one stacked pass instead of a few calls per pair."""
+    worst = None
+    for part in range(len(a[0])):
+        xp = namespace(a[0][part])
+        gap = to_numpy(xp.max(xp.abs(xp.stack([x[part] for x in a]) - xp.stack([y[part] for y in b])),
+                              axis=tuple(range(1, a[0][part].ndim + 1)))).astype(np.float64)
+        worst = gap if worst is None else np.maximum(worst, gap)  # NaN propagates, then inf below
+    return np.where(np.isfinite(worst), worst, math.inf)
 
 
 def chain(*observers: Observer | None) -> Observer | None:
@@ -68,30 +87,52 @@ def chain(*observers: Observer | None) -> Observer | None:
 class Recorder:
     """An observer that records coordinates of p and theta at every step, on the host (for
     plots): ``steps``, ``p`` (n, m) and ``theta`` (n, m) in call order. ``m`` an int: the first
-    m coordinates; a sequence: those indices."""
+    m coordinates; a sequence: those indices. ``fresh=True`` says the pass hands new arrays
+    every step (the exact pass): up to :attr:`WHOLE_MAX` parameters they are kept as they come
+    and the coordinates taken once at the end, instead of a few calls per step."""
 
-    def __init__(self, m: int | tuple[int, ...] = 2) -> None:
+    WHOLE_MAX = 64
+
+    def __init__(self, m: int | tuple[int, ...] = 2, *, fresh: bool = False) -> None:
         self.index = list(range(m)) if isinstance(m, int) else list(m)
         self._take = np.asarray(self.index, dtype=np.intp)  # NumPy's fancy index, made once
+        self.fresh = fresh
         self.steps: list[int] = []
         self._p: list[np.ndarray] = []
         self._theta: list[np.ndarray] = []
+        self._whole: list[tuple[Any, Any]] = []  # (p, theta) as handed in, fresh and small
 
     def __call__(self, k: int, p: Any, theta: Any) -> None:
         self.steps.append(k)
         if isinstance(theta, np.ndarray):  # the common case, without the array-API detour
+            if self.fresh and theta.shape[0] <= self.WHOLE_MAX:
+                self._whole.append((p, theta))
+                return
+            self._settle()
             self._p.append(np.asarray(p[self._take], dtype=np.float64))  # a copy already
             self._theta.append(np.asarray(theta[self._take], dtype=np.float64))
             return
+        self._settle()
         xp = namespace(theta)
         pick = xp.asarray(self.index)
         self._p.append(np.array(to_numpy(xp.take(p, pick)), dtype=np.float64))
         self._theta.append(np.array(to_numpy(xp.take(theta, pick)), dtype=np.float64))
 
+    def _settle(self) -> None:
+        """The whole states kept so far, as coordinates (in call order: a pass hands either)."""
+        if self._whole:
+            P = np.asarray(np.stack([w[0] for w in self._whole]), dtype=np.float64)
+            T = np.asarray(np.stack([w[1] for w in self._whole]), dtype=np.float64)
+            self._p.extend(P[:, self._take])
+            self._theta.extend(T[:, self._take])
+            self._whole.clear()
+
     @property
     def p(self) -> np.ndarray:
-        return np.array(self._p)
+        self._settle()
+        return np.array(self._p).reshape(-1, len(self.index))
 
     @property
     def theta(self) -> np.ndarray:
-        return np.array(self._theta)
+        self._settle()
+        return np.array(self._theta).reshape(-1, len(self.index))

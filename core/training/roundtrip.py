@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from core import timing
-from core.backend import Backend, abs_max, synchronize
+from core.backend import Backend, synchronize
 from core.limits import MEMORY_BUDGET_BYTES, ConfigError, ProgressFn, no_progress, optional, require_time
 from core.training import exact
 from core.training.exact import ExactState, Observer, forward_exact, inverse_exact
 from core.training.momentum import TrainConfig, forward_float, inverse_float, schedules
 from core.training.objectives import make_objective, plot_coordinates
-from core.training.observers import Recorder, Snapshots, chain
+from core.training.observers import Recorder, Snapshots, chain, row_gaps
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,9 @@ class Roundtrip:
 
 
 def snapshot_stride(K: int, D: int, itemsize: int = 8, budget: float = MEMORY_BUDGET_BYTES / 4) -> int:
-    """Keep every step's state if it fits a quarter of the memory budget, else every stride-th."""
-    records = max(2, int(budget // (2 * D * itemsize)))
+    """Keep every step's state, forward and back, if they fit a quarter of the memory budget,
+    else every stride-th."""
+    records = max(2, int(budget // (4 * D * itemsize)))
     return max(1, math.ceil(K / (records - 1)))
 
 
@@ -189,18 +190,20 @@ def float64_reference(cfg: TrainConfig, backend: Backend, seed: int, alphas: np.
     it trains; this says whether it trained the map it claims."""
     obj = make_objective(cfg.objective, backend, D=cfg.D, cond=cfg.cond, l2=cfg.l2, seed=seed, dtype="float64")
     xp = backend.xp
-    gaps: dict[int, float] = {}
+    ref: dict[int, Any] = {}
 
-    def compare(k: int, p: Any, theta: Any) -> None:
-        if k in snap.kept:  # a float32 run's theta is promoted to float64 exactly
-            gaps[k] = abs_max(theta - snap.kept[k][1])
+    def keep(k: int, p: Any, theta: Any) -> None:
+        if k in snap.kept:  # float64 training updates theta in place: a copy
+            ref[k] = xp.asarray(theta, copy=True)
 
     try:
-        _, thetaK = forward_float(obj, xp.zeros_like(obj.theta0), obj.theta0, alphas, betas, observer=compare)
+        _, thetaK = forward_float(obj, xp.zeros_like(obj.theta0), obj.theta0, alphas, betas, observer=keep)
     except ConfigError as exc:  # float64 itself diverges on this schedule
         return dict(float64_note=f"float64 training of this schedule does not finish: {exc}")
-    return dict(loss_end_float64=obj.loss(thetaK), theta_distance_to_float64=max(gaps.values()),
-                theta_distance_to_float64_end=gaps[cfg.steps], float64_note="")
+    ks = sorted(ref)  # a float32 run's theta is promoted to float64 exactly
+    gaps = row_gaps([(ref[k],) for k in ks], [(xp.astype(snap.kept[k][1], xp.float64),) for k in ks])
+    return dict(loss_end_float64=obj.loss(thetaK), theta_distance_to_float64=float(gaps.max()),
+                theta_distance_to_float64_end=float(gaps[ks.index(cfg.steps)]), float64_note="")
 
 
 def roundtrip_seconds(cfg: TrainConfig) -> float:
@@ -235,7 +238,8 @@ def trajectories(cfg: TrainConfig, backend: Backend, *, seed: int = 0, progress:
                  budget_seconds: float | None = None) -> Trajectories:
     """:func:`roundtrip` with recorders on both passes (``plot_coordinates`` of the objective)."""
     coords = plot_coordinates(cfg.objective, cfg.D)
-    fwd, inv = Recorder(coords), Recorder(coords)
+    fresh = cfg.mode == "exact"  # the exact passes hand new arrays at every step
+    fwd, inv = Recorder(coords, fresh=fresh), Recorder(coords, fresh=fresh)
     res = roundtrip(cfg, backend, seed=seed, observer=fwd, inverse_observer=inv, trace_bits=True, progress=progress,
                     budget_seconds=budget_seconds)
     K = cfg.steps

@@ -1,0 +1,59 @@
+"""The observers of a training run: what they keep and what they measure."""
+
+import math
+
+import numpy as np
+
+from core.backend import select_backend
+from core.training.momentum import TrainConfig
+from core.training.observers import Recorder, Snapshots, row_gaps
+from core.training.roundtrip import roundtrip
+
+NP = select_backend("numpy")
+
+
+def test_snapshots_measure_each_kept_step_and_inf_where_the_inverse_never_came():
+    snap = Snapshots(K=4, stride=2)
+    states = {k: (np.full(3, float(k)), np.arange(3.0) * k) for k in range(5)}
+    for k, (p, theta) in states.items():
+        snap.keep(k, p, theta)
+    assert sorted(snap.kept) == [0, 2, 4]
+    snap.compare(4, states[4][0] + 0.25, states[4][1])  # p off by 0.25
+    snap.compare(2, states[2][0], states[2][1] - np.array([0.0, 3.0, 0.0]))  # theta off by 3
+    ks, err = snap.table()  # the inverse stopped before it got back to step 0
+    assert ks.tolist() == [0, 2, 4]
+    assert err.tolist() == [math.inf, 3.0, 0.25]
+
+
+def test_snapshots_copy_what_a_float_pass_changes_in_place():
+    snap = Snapshots(K=1, stride=1)
+    p, theta = np.zeros(2), np.ones(2)
+    snap.keep(0, p, theta)
+    theta += 5.0  # the pass moves on in place
+    snap.compare(0, p, theta)
+    theta -= 5.0
+    assert snap.table()[1].tolist() == [5.0]
+
+
+def test_row_gaps_are_inf_where_a_state_is_not_finite():
+    a = [(np.array([1.0, np.nan]), np.zeros(2)), (np.zeros(2), np.array([np.inf, 0.0])), (np.ones(2), np.ones(2))]
+    b = [(np.zeros(2), np.zeros(2))] * 3
+    assert row_gaps(a, b).tolist() == [math.inf, math.inf, 1.0]
+
+
+def test_a_recorder_of_fresh_arrays_records_what_one_that_copies_records():
+    fwd, inv = Recorder((0, 2), fresh=True), Recorder((0, 2), fresh=True)
+    ref_fwd, ref_inv = Recorder((0, 2)), Recorder((0, 2))
+
+    def both(a, b):
+        return lambda k, p, theta: (a(k, p, theta), b(k, p, theta))
+
+    res = roundtrip(TrainConfig(D=5, steps=40, mode="exact"), NP, observer=both(fwd, ref_fwd),
+                    inverse_observer=both(inv, ref_inv))
+    assert res.bit_exact
+    assert fwd.steps == ref_fwd.steps == list(range(41))
+    for got, want in ((fwd, ref_fwd), (inv, ref_inv)):
+        assert got.theta.shape == (41, 2)
+        np.testing.assert_array_equal(got.theta, want.theta)
+        np.testing.assert_array_equal(got.p, want.p)
+    np.testing.assert_array_equal(inv.theta[::-1], fwd.theta)  # the way back, the same states
