@@ -48,13 +48,24 @@ def check_step(h: float, stencil: int) -> None:
         raise ConfigError(f"the finite-difference step must be a number in (0, 0.1], got {echo(h)}")
 
 
+# Where a stencil evaluates f, in units of the step h, in the order :func:`combine` reads them.
+POINTS = {2: (1, -1), 4: (-2, -1, 1, 2)}
+
+
+def combine(values: list[float], h: float, stencil: int) -> float:
+    """The central difference from f at the stencil's :data:`POINTS` (in that order)."""
+    if stencil == 2:
+        f_p, f_m = values
+        return (f_p - f_m) / (2 * h)
+    f_m2, f_m1, f_p1, f_p2 = values
+    return (f_m2 - 8 * f_m1 + 8 * f_p1 - f_p2) / (12 * h)
+
+
 def central(f: Callable[[float], float], h: float, stencil: int = 2) -> float:
     """df/ds at s = 0 from values of ``f(s)``: (f(h) − f(−h)) / 2h, or the five-point
     (f(−2h) − 8 f(−h) + 8 f(h) − f(2h)) / 12h."""
     check_step(h, stencil)
-    if stencil == 2:
-        return (f(h) - f(-h)) / (2 * h)
-    return (f(-2 * h) - 8 * f(-h) + 8 * f(h) - f(2 * h)) / (12 * h)
+    return combine([f(m * h) for m in POINTS[stencil]], h, stencil)
 
 
 def rounding_noise(loss_value: float, h: float, stencil: int) -> float:
@@ -72,14 +83,35 @@ def pick_entries(shape: tuple[int, ...], limit: int, rng: np.random.Generator) -
     return idxs
 
 
+Move = tuple[str, tuple[int, ...], float]  # (array, entry, amount added to it)
+
+
 def entrywise(loss: Callable[[dict[str, np.ndarray]], float], arrays: dict[str, np.ndarray], *,
               h: float, stencil: int = 2, limit: int = 0, rng: np.random.Generator | None = None,
-              progress: Callable[[str], None] | None = None) -> dict[str, tuple[list[tuple[int, ...]], np.ndarray]]:
+              progress: Callable[[str], None] | None = None,
+              batch: Callable[[dict[str, np.ndarray], list[Move]], np.ndarray] | None = None,
+              ) -> dict[str, tuple[list[tuple[int, ...]], np.ndarray]]:
     """Central differences of ``loss`` in every entry (or ``limit`` sampled entries) of each
-    array: {name: (indices, derivatives)}. ``loss`` receives the dict with one entry moved."""
+    array: {name: (indices, derivatives)}. ``loss`` receives the dict with one entry moved.
+
+    ``batch(arrays, moves)``, if given, returns the loss after each move at once (for a model
+    that can run many moved copies in one pass); the same entries, stencils and formulas."""
     check_step(h, stencil)
     rng = rng or np.random.default_rng(0)
     host = {k: np.array(v, dtype=np.float64) for k, v in arrays.items()}
+    if batch is not None:
+        picked = {name: pick_entries(value.shape, limit, rng) for name, value in host.items()}
+        moves = [(name, idx, m * h) for name, idxs in picked.items() for idx in idxs for m in POINTS[stencil]]
+        losses = np.asarray(batch(host, moves), dtype=np.float64).tolist()
+        n = len(POINTS[stencil])
+        out, k = {}, 0
+        for name, idxs in picked.items():
+            out[name] = (idxs, np.array([combine(losses[k + n * e:k + n * (e + 1)], h, stencil)
+                                         for e in range(len(idxs))]))
+            k += n * len(idxs)
+            if progress is not None:
+                progress(name)
+        return out
     out = {}
     for name, value in host.items():
         idxs = pick_entries(value.shape, limit, rng)

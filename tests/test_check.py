@@ -40,6 +40,33 @@ def test_entrywise_moves_one_entry_at_a_time_and_samples_when_asked():
     assert len(sampled["a"][0]) == 2 and len(sampled["b"][0]) == 1
 
 
+@pytest.mark.parametrize("stencil", check.STENCILS)
+def test_entrywise_in_one_batch_is_the_same_check(stencil):
+    """A batch evaluator (a model running many moved copies at once) gets every move of every
+    sampled entry in one list; here it evaluates them one by one, so the results are the same
+    bits, entries, order and formulas included."""
+    rng = np.random.default_rng(5)
+    arrays = {"a": rng.standard_normal((3, 4)), "b": rng.standard_normal(5)}
+    loss = lambda d: float(np.sum(np.sin(d["a"])) * np.sum(d["b"] ** 3))  # noqa: E731
+    seen = []
+
+    def batch(host, moves):
+        seen.extend(moves)
+        out = []
+        for name, idx, s in moves:
+            v = host[name].copy()
+            v[idx] += s
+            out.append(loss({**host, name: v}))
+        return np.array(out)
+
+    one = check.entrywise(loss, arrays, h=1e-4, stencil=stencil, limit=3, rng=np.random.default_rng(1))
+    many = check.entrywise(loss, arrays, h=1e-4, stencil=stencil, limit=3, rng=np.random.default_rng(1), batch=batch)
+    assert len(seen) == 2 * 3 * len(check.POINTS[stencil])
+    for name in arrays:
+        assert many[name][0] == one[name][0]
+        np.testing.assert_array_equal(many[name][1], one[name][1])
+
+
 def test_the_direction_check_and_along():
     x = {"u": np.array([1.0, 2.0]), "v": np.array([[3.0]])}
     t = check.random_direction(x, np.random.default_rng(1))
