@@ -60,15 +60,22 @@ class Snapshots:
         return ks, err
 
 
+STACK_BYTES = 1 << 24  # what one stacked pass of :func:`row_gaps` may hold at once
+
+
 def row_gaps(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> np.ndarray:
-    """max |a[n] - b[n]| over all the arrays of pair n, for every n at once (inf where not
-    finite): one stacked pass instead of a few calls per pair."""
-    worst = None
+    """max |a[n] - b[n]| over all the arrays of pair n, for every n (inf where not finite):
+    stacked passes over many pairs at once (at most :data:`STACK_BYTES` a stack) instead of a
+    few calls per pair."""
+    worst = np.zeros(len(a))
     for part in range(len(a[0])):
-        xp = namespace(a[0][part])
-        gap = to_numpy(xp.max(xp.abs(xp.stack([x[part] for x in a]) - xp.stack([y[part] for y in b])),
-                              axis=tuple(range(1, a[0][part].ndim + 1)))).astype(np.float64)
-        worst = gap if worst is None else np.maximum(worst, gap)  # NaN propagates, then inf below
+        first = a[0][part]
+        xp = namespace(first)
+        rows = max(1, STACK_BYTES // (8 * max(1, first.size)))  # float64 at most
+        for lo in range(0, len(a), rows):
+            gap = xp.abs(xp.stack([x[part] for x in a[lo:lo + rows]]) - xp.stack([y[part] for y in b[lo:lo + rows]]))
+            gap = to_numpy(xp.max(gap, axis=tuple(range(1, first.ndim + 1)))).astype(np.float64)
+            worst[lo:lo + rows] = np.maximum(worst[lo:lo + rows], gap)  # NaN propagates, then inf below
     return np.where(np.isfinite(worst), worst, math.inf)
 
 

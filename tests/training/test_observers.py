@@ -57,3 +57,16 @@ def test_a_recorder_of_fresh_arrays_records_what_one_that_copies_records():
         np.testing.assert_array_equal(got.theta, want.theta)
         np.testing.assert_array_equal(got.p, want.p)
     np.testing.assert_array_equal(inv.theta[::-1], fwd.theta)  # the way back, the same states
+
+
+def test_row_gaps_in_several_stacks_are_the_gaps_of_one(monkeypatch):
+    from core.training import observers
+
+    rng = np.random.default_rng(3)
+    a = [(rng.standard_normal(5), rng.standard_normal(5)) for _ in range(9)]
+    b = [(x + rng.standard_normal(5) * 1e-3, y) for x, y in a]
+    whole = row_gaps(a, b)
+    monkeypatch.setattr(observers, "STACK_BYTES", 2 * 5 * 8)  # two rows a stack: five stacks per part
+    np.testing.assert_array_equal(row_gaps(a, b), whole)
+    want = [max(np.max(np.abs(x - u)), np.max(np.abs(y - v))) for (x, y), (u, v) in zip(a, b, strict=True)]
+    np.testing.assert_array_equal(whole, want)
