@@ -70,3 +70,14 @@ def test_row_gaps_in_several_stacks_are_the_gaps_of_one(monkeypatch):
     np.testing.assert_array_equal(row_gaps(a, b), whole)
     want = [max(np.max(np.abs(x - u)), np.max(np.abs(y - v))) for (x, y), (u, v) in zip(a, b, strict=True)]
     np.testing.assert_array_equal(whole, want)
+
+
+def test_stack_is_numpy_stack():
+    from core.training.observers import stack
+
+    rng = np.random.default_rng(4)
+    for arrays in ([rng.standard_normal(3) for _ in range(5)], [rng.integers(0, 9, 2) for _ in range(4)],
+                   [rng.standard_normal((2, 2)) for _ in range(3)], [np.float32([1.5])]):
+        got, want = stack(arrays), np.stack(arrays)
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
