@@ -12,6 +12,7 @@ lecture does not grow memory without bound.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,22 +34,34 @@ from core.training import hypergrad, jacobian, momentum, roundtrip
 from core.training.objectives import LossSurface, make_objective, surface_over
 from dashboard import plots
 
+PROGRESS_AFTER_S = 0.3
+
 
 @contextlib.contextmanager
 def progress_bar(label: str) -> Iterator[ProgressFn]:
     """A progress bar for long work, as a core progress callback that also says the step and the
-    time left (``core.timing.with_time_left``); removed when done.
+    time left (``core.timing.with_time_left``); shown once the work has taken
+    :data:`PROGRESS_AFTER_S`, removed when done.
 
     Use it *inside* a cached function: Streamlit replays the bar's messages on a cache hit,
     which is instant and ends with the bar removed. (A bar created outside a cached function
     cannot be updated from inside it.)
     """
-    bar = st.progress(0.0, text=label)
+    slot, start, bar = st.empty(), time.perf_counter(), []
+
+    def show(fraction: float, message: str) -> None:
+        if not bar and time.perf_counter() - start < PROGRESS_AFTER_S:
+            return  # work this short shows no bar (nor pays for its messages)
+        value, text = min(max(float(fraction), 0.0), 1.0), f"{label}: {message}"
+        if bar:
+            bar[0].progress(value, text=text)
+        else:
+            bar.append(slot.progress(value, text=text))
+
     try:
-        yield timing.with_time_left(lambda fraction, message: bar.progress(
-            min(max(float(fraction), 0.0), 1.0), text=f"{label}: {message}"))
+        yield timing.with_time_left(show)
     finally:
-        bar.empty()
+        slot.empty()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
