@@ -19,8 +19,8 @@ from core.training.exact import Observer
 class Snapshots:
     """An observer that keeps (p, theta) at every ``stride``-th step on the way forward and, on
     the way back, the reconstructed states at those steps; :meth:`table` measures max
-    |reconstructed - kept| over p and theta at each of them, all steps in one pass (a
-    measurement per step cost several calls per step, most of a small run's time)."""
+    |reconstructed - kept| over p and theta at each of them, all steps in one pass (measured as
+    it went, it cost several calls at every step)."""
 
     def __init__(self, K: int, stride: int, *, copies: bool = True) -> None:
         """``copies=False`` keeps the arrays it is handed, for a pass that hands fresh ones
