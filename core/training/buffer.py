@@ -142,7 +142,7 @@ class NumpyBeta:
 
     Up to :attr:`SMALL` parameters a step is done in Python's integers instead (the same
     arithmetic, exact), the arrays read and written once each: there NumPy's cost per call,
-    not the arithmetic, set the time (a 2-parameter step made ten calls). A step that spills
+    not the arithmetic, set the time (a 2-parameter step made nine calls). A step that spills
     or refills a word takes the array path."""
 
     SMALL = 8
