@@ -80,8 +80,10 @@ def sensitivity_bytes(G: int, H: int, D: int, itemsize: int = 8) -> int:
     return itemsize * F * ((2 * G - 1) * (G + 1) * 7 * H + G * G * (3 * F + D))
 
 
-def sensitivity_map(net: GridNet, params: dict[str, Any], x: Any, i: int, j: int) -> np.ndarray:
-    """S (R, C) for output cell (i, j) of ``net`` on one input ``x`` (1, R, C, D)."""
+def sensitivity_map(net: GridNet, params: dict[str, Any], x: Any, i: int, j: int,
+                    parts: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """S (R, C) for output cell (i, j) of ``net`` on one input ``x`` (1, R, C, D); for a
+    four-direction net, each direction's own map also lands in ``parts`` (by corner), if given."""
     xp = namespace(x)
     _, R, C, _ = x.shape
     if not (0 <= i < R and 0 <= j < C):
@@ -97,7 +99,10 @@ def sensitivity_map(net: GridNet, params: dict[str, Any], x: Any, i: int, j: int
             part = {f"top-left.{name[len(corner) + 1:]}": a for name, a in params.items()
                     if name.startswith(corner + ".")}
             ii, jj = (R - 1 - i if 1 in axes else i), (C - 1 - j if 2 in axes else j)
-            total += np.asarray(flip(sensitivity_map(one, part, flip(x, axes), ii, jj)[None], axes))[0] ** 2
+            S = np.asarray(flip(sensitivity_map(one, part, flip(x, axes), ii, jj)[None], axes))[0]
+            if parts is not None:
+                parts[corner] = S
+            total += S ** 2
         return np.sqrt(total)
     F = net.F
     X = x * xp.ones((F, 1, 1, 1), dtype=x.dtype)  # (F, R, C, D): one copy per output unit
@@ -232,10 +237,21 @@ def _input(cfg: SensitivityConfig, backend: Backend, seed: int, dtype: str) -> A
 def _context_models(cfg: SensitivityConfig, backend: Backend, seed: int, dtype: str) -> dict[str, ModelSensitivity]:
     G, i, j = cfg.G, cfg.i_star, cfg.j_star
     x = _input(cfg, backend, seed, dtype)
+    nets = sensitivity_nets(cfg)
+    maps: dict[str, np.ndarray] = {}
+    swept: dict[GridNet, np.ndarray] = {}  # one-direction net -> its map, from a four-direction net's sweep
+    for key in sorted(nets, key=lambda k: -nets[k].directions):
+        net = nets[key]
+        if net in swept:  # its weights are the four-direction net's top-left ones (the same seed)
+            maps[key] = swept[net]
+            continue
+        parts: dict[str, np.ndarray] = {}
+        maps[key] = sensitivity_map(net, net.init(backend, seed, dtype, cfg.scale), x, i, j, parts=parts)
+        if "top-left" in parts:
+            swept[dataclasses.replace(net, directions=1)] = parts["top-left"]
     models = {}
-    for key, net in sensitivity_nets(cfg).items():
-        params = net.init(backend, seed, dtype, cfg.scale)
-        S = sensitivity_map(net, params, x, i, j)
+    for key, net in nets.items():
+        S = maps[key]
         mask = context_mask(net, G, G, i, j)
         dist, prof = decay_profile(S, i, j)
         models[key] = ModelSensitivity(

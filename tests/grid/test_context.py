@@ -132,3 +132,17 @@ def test_config_refuses_an_output_cell_outside_the_grid():
     with pytest.raises(ConfigError, match="outside"):
         sensitivity_map(GridNet("conv", 1, 2), GridNet("conv", 1, 2).init(NP, 0), NP.randn((1, 4, 4, 1), 0),
                         4, 0)
+
+
+@pytest.mark.parametrize("cell", ["stable", "graves"])
+def test_the_one_direction_maps_taken_from_the_four_direction_sweeps_are_their_own(cell):
+    """The page's one-direction grid RNN and MDLSTM share their weights with the four-direction
+    nets' top-left sweeps (the same seed), so their maps come from those sweeps: here each is
+    held, bit for bit, to the map computed for that net on its own."""
+    cfg = SensitivityConfig(G=7, H=3, i_star=4, j_star=5, cell=cell)
+    be = select_backend("numpy")
+    models = context.context_models(cfg, be, seed=3)
+    x = be.randn((1, cfg.G, cfg.G, cfg.D), seed=3 + 17, dtype="float64")
+    for key, net in context.sensitivity_nets(cfg).items():
+        alone = sensitivity_map(net, net.init(be, 3, "float64", cfg.scale), x, cfg.i_star, cfg.j_star)
+        np.testing.assert_array_equal(models[key].map, alone, err_msg=key)
