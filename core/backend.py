@@ -45,15 +45,21 @@ def namespace(*arrays: Any) -> Any:
 
 def abs_max(x: Any) -> float:
     """max |x| as a Python float, NaN if x holds a NaN, with no temporary |x| (and, for NumPy,
-    without the per-call cost of the function wrappers: asked at every training step)."""
+    without the per-call cost of the function wrappers: asked at every training step). ``x``
+    may also be a non-empty list of Python numbers (a training step of a few parameters)."""
+    if type(x) is list:
+        return _listed_abs_max(x)
     if type(x) is np.ndarray:
         if 0 < x.size <= 8:  # a few entries: Python's own max over them costs less than two reductions
-            values = x.ravel().tolist()
-            return math.nan if any(v != v for v in values) else float(max(abs(v) for v in values))
+            return _listed_abs_max(x.ravel().tolist())
         # the ufuncs' own reductions, below the methods' Python wrappers
         return max(float(np.maximum.reduce(x, axis=None)), -float(np.minimum.reduce(x, axis=None)))
     xp = namespace(x)
     return max(float(xp.max(x)), -float(xp.min(x)))
+
+
+def _listed_abs_max(values: list[Any]) -> float:
+    return math.nan if any(v != v for v in values) else float(max(map(abs, values)))
 
 
 def is_cupy(xp: Any) -> bool:

@@ -124,5 +124,6 @@ def test_abs_max_is_the_same_through_python_and_through_reductions(size, dtype):
         cases = [x]
     for a in cases:
         want = max(float(np.max(a)), -float(np.min(a)))  # NumPy's reductions: NaN if any NaN
-        got = abs_max(a)
+        got, listed = abs_max(a), abs_max(a.tolist())  # a training step of a few parameters hands lists
         assert (math.isnan(got) and math.isnan(want)) or got == want
+        assert (math.isnan(listed) and math.isnan(want)) or listed == want

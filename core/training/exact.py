@@ -35,6 +35,7 @@ import numpy as np
 
 from core.backend import abs_max, namespace
 from core.limits import ConfigError, ProgressFn, no_progress
+from core.training import exact_small
 from core.training.buffer import InfoBuffer, NumpyBeta, divide_beta, multiply_beta
 from core.training.objectives import Objective
 
@@ -251,6 +252,9 @@ def forward_exact(obj: Objective, st: ExactState, alphas: np.ndarray, ns: list[i
                   observer: Observer | None = None, bits: list[tuple[int, float]] | None = None,
                   progress: ProgressFn = no_progress) -> ExactState:
     """K exact steps; ``bits`` (if given) collects (bits stored, bits of information) per step."""
+    if st.kernel is not None and st.kernel.small:  # a few parameters: Python's integers, the same bits
+        exact_small.forward(obj, st, alphas, ns, observer=observer, bits=bits, progress=progress)
+        return st
     K = len(alphas)
     for k in range(K):
         if observer is not None:
@@ -270,6 +274,9 @@ def forward_exact(obj: Objective, st: ExactState, alphas: np.ndarray, ns: list[i
 def inverse_exact(obj: Objective, st: ExactState, alphas: np.ndarray, ns: list[int], *,
                   observer: Observer | None = None, progress: ProgressFn = no_progress) -> ExactState:
     """K exact inverse steps, from step K back to 0."""
+    if st.kernel is not None and st.kernel.small:
+        exact_small.inverse(obj, st, alphas, ns, observer=observer, progress=progress)
+        return st
     K = len(alphas)
     for k in range(K - 1, -1, -1):
         if observer is not None:

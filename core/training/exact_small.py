@@ -1,0 +1,118 @@
+"""Exact passes of a few parameters in Python's integers (NumPy, at most ``NumpyBeta.SMALL``).
+
+With a handful of parameters an exact training step costs NumPy's time per call, not its
+arithmetic: the array step of :mod:`core.training.exact` makes some twenty calls on arrays of
+two entries. Here p, theta and the information buffer's heads stay Python integers for the
+whole pass: the same operations (shifts, floor divisions and truncations have the same
+meaning for Python's integers as for int64 within the guarded range, and an int64 read as a
+float64 is rounded alike), so the bits are those of the array step, which tests hold it to.
+Only the gradient is evaluated on a float64 array, by the objective itself: the very function
+of theta the array step evaluates. A step whose buffer spills or refills a word is handed to
+the array kernel. The state's arrays hold the pass's state when it ends, also by an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core.limits import ProgressFn
+from core.training.buffer import HEAD_HI, HEAD_LO, WORD
+
+Observer = Any  # observer(k, p(k), theta(k)): core.training.exact.Observer
+
+
+def _floats(values: list[int], unit: float) -> np.ndarray:
+    """X 2^-F as a new float64 array (Python rounds an integer to a float as NumPy casts it)."""
+    return np.array([x * unit for x in values])
+
+
+def forward(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
+            bits: list[tuple[int, float]] | None, progress: ProgressFn) -> None:
+    """K exact steps of ``st`` (a :class:`core.training.exact.ExactState` with its NumPy
+    kernel), as :func:`core.training.exact.forward_exact` makes them."""
+    F, s, buf, guard = st.F, st.s, st.buf, st.guard
+    d, unit, lift = 1 << s, 2.0**-F, 2.0**F
+    theta_f, g_out = st.scratch["theta"], st.scratch["g"]
+    P, T, H = st.p.tolist(), st.theta.tolist(), buf.head.tolist()
+    heads: list[tuple[int, list[int]]] = []  # (words spilled, heads) before each step, for ``bits``
+    K = len(alphas)
+    every = max(1, K // 100)
+    try:
+        for k in range(K):
+            if observer is not None:
+                observer(k, _floats(P, unit), _floats(T, unit))
+            if bits is not None:
+                heads.append((buf.spilled, H))
+            alpha, n = float(alphas[k]), ns[k]
+            scale = alpha * lift
+            theta_f[:] = [x * unit for x in T]
+            g = obj.grad(theta_f, out=g_out).tolist()
+            Q = guard.step_size(g, scale, k + 1)  # checked before a truncation could pass int64
+            M = [(h << s) | (x & (d - 1)) for x, h in zip(P, H, strict=True)]  # h d + r
+            if n == d or max(M) < HEAD_HI * n:  # no spill
+                H = [m // n for m in M]
+                P = [(x >> s) * n + (m - q * n) for x, m, q in zip(P, M, H, strict=True)]
+            else:
+                st.p[:], buf.head[:] = P, H
+                st.kernel.multiply(st.p, buf, n, s)
+                P, H = st.p.tolist(), buf.head.tolist()
+            P = [x - int(v * scale) for x, v in zip(P, g, strict=True)]
+            guard.after_momentum(P, n / d, Q, n, k + 1)
+            guard.before_position(T, k + 1)
+            T = [t + x for t, x in zip(T, P, strict=True)]
+            if k % every == 0:
+                progress(k / K, f"exact forward step {k:,} of {K:,}")
+        if observer is not None:
+            observer(K, _floats(P, unit), _floats(T, unit))
+        if bits is not None:
+            heads.append((buf.spilled, H))
+            bits.extend(_bits_held(heads, st.theta.shape[0]))
+    finally:
+        st.p[:], st.theta[:], buf.head[:] = P, T, H
+
+
+def inverse(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
+            progress: ProgressFn) -> None:
+    """K exact inverse steps of ``st``, from step K back to 0, as
+    :func:`core.training.exact.inverse_exact` makes them."""
+    F, s, buf = st.F, st.s, st.buf
+    d, unit, lift = 1 << s, 2.0**-F, 2.0**F
+    theta_f, g_out = st.scratch["theta"], st.scratch["g"]
+    P, T, H = st.p.tolist(), st.theta.tolist(), buf.head.tolist()
+    K = len(alphas)
+    every = max(1, K // 100)
+    try:
+        for k in range(K - 1, -1, -1):
+            if observer is not None:
+                observer(k + 1, _floats(P, unit), _floats(T, unit))
+            alpha, n = float(alphas[k]), ns[k]
+            scale = alpha * lift
+            T = [t - x for t, x in zip(T, P, strict=True)]
+            theta_f[:] = [x * unit for x in T]
+            g = obj.grad(theta_f, out=g_out).tolist()  # the forward step's gradient, bit for bit
+            P = [x + int(v * scale) for x, v in zip(P, g, strict=True)]
+            his = [x // n for x in P]
+            M = [h * n + (x - q * n) for x, h, q in zip(P, H, his, strict=True)]  # h n + r2
+            if min(M) >= HEAD_LO * d:  # no refill
+                H = [m >> s for m in M]
+                P = [(q << s) | (m & (d - 1)) for q, m in zip(his, M, strict=True)]
+            else:
+                st.p[:], buf.head[:] = P, H
+                st.kernel.divide(st.p, buf, n, s)
+                P, H = st.p.tolist(), buf.head.tolist()
+            if k % every == 0:
+                progress((K - k) / K, f"exact inverse step {K - k:,} of {K:,}")
+        if observer is not None:
+            observer(0, _floats(P, unit), _floats(T, unit))
+    finally:
+        st.p[:], st.theta[:], buf.head[:] = P, T, H
+
+
+def _bits_held(heads: list[tuple[int, list[int]]], D: int) -> list[tuple[int, float]]:
+    """(bits stored, bits of information) of each (words spilled, heads), as
+    ``InfoBuffer.bits_stored`` and ``bits_information`` give them, all steps in one pass."""
+    words = [w for w, _ in heads]
+    logs = np.log2(np.array([h for _, h in heads], dtype=np.uint64), dtype=np.float64).sum(axis=1)
+    return [(WORD * w + 64 * D, WORD * w + (float(x) - 16 * D)) for w, x in zip(words, logs.tolist(), strict=True)]

@@ -1,0 +1,70 @@
+"""core.training.exact_small: the exact passes of a few parameters in Python's integers are the
+array passes, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.backend import select_backend, to_numpy
+from core.limits import ConfigError
+from core.training import exact
+from core.training.buffer import NumpyBeta
+from core.training.exact import ExactState, forward_exact, inverse_exact
+from core.training.momentum import TrainConfig, schedules
+from core.training.objectives import make_objective
+from core.training.observers import Recorder, Snapshots, chain
+
+NP, STRICT = select_backend("numpy"), select_backend("array_api_strict")
+
+
+def _passes(backend, objective, D, F, alphas, ns):
+    """Forward and back with a recorder of every coordinate, snapshots and the bits trace."""
+    obj = make_objective(objective, backend, D=D, seed=3)
+    st = ExactState.start(backend.xp.zeros_like(obj.theta0), obj.theta0, F, 16)
+    fwd, back, bits = Recorder(obj.D, fresh=True), Recorder(obj.D, fresh=True), []
+    snap = Snapshots(len(alphas), 7, copies=False)
+    forward_exact(obj, st, alphas, ns, observer=chain(snap.keep, fwd), bits=bits)
+    after = [to_numpy(a).copy() for a in (st.p, st.theta, st.buf.head, st.buf.depth)]
+    inverse_exact(obj, st, alphas, ns, observer=chain(snap.compare, back))
+    start = exact.to_fixed(obj.theta0, F)
+    returned = st.buf.is_empty() and bool(np.all(to_numpy(st.theta) == to_numpy(start))) and not np.any(to_numpy(st.p))
+    return dict(small=st.kernel is not None and st.kernel.small, after=after, fwd=(fwd.steps, fwd.p, fwd.theta),
+                back=(back.steps, back.p, back.theta), table=snap.table(), bits=np.array(bits), returned=returned)
+
+
+@pytest.mark.parametrize(("objective", "D"), [("quadratic", 1), ("rosenbrock", 2), ("quadratic", 5),
+                                              ("quadratic", NumpyBeta.SMALL)])
+def test_python_integer_passes_are_the_array_passes_bit_for_bit(objective, D):
+    """Over a schedule that spills and refills words, with F = 56 (states beyond 2^53, so their
+    floats are rounded): the same states after every step both ways, the same recorded floats,
+    the same words and heads, the same bits stored; the information held agrees to rounding."""
+    cfg = TrainConfig(objective=objective, D=D, steps=250, beta=0.6, alpha=0.01, alpha_schedule="linear")
+    alphas, ns, _ = schedules(cfg)
+    small, ref = (_passes(b, objective, D, 56, alphas, ns) for b in (NP, STRICT))
+    assert small["small"] and not ref["small"]
+    assert small["returned"] and ref["returned"]
+    assert ref["after"][3].min() >= 2, "every parameter spilled words (and the inverse refilled them)"
+    assert np.abs(ref["fwd"][2]).max() * 2.0**56 > 2.0**53, "states a float cannot hold exactly"
+    for key in ("after", "fwd", "back", "table"):
+        for a, b in zip(small[key], ref[key], strict=True):
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(small["bits"][:, 0], ref["bits"][:, 0])
+    # log2 of the heads: a sum of D values, which another summation order may round differently
+    np.testing.assert_allclose(small["bits"][:, 1], ref["bits"][:, 1], rtol=0, atol=1e-9)
+    assert np.ptp(ref["bits"][:, 1]) > 100, "information was gained step after step"
+
+
+def test_an_overflow_stops_both_paths_at_the_same_step_with_the_same_state():
+    states, messages = [], []
+    for backend in (NP, STRICT):
+        obj = make_objective("quadratic", backend, D=4, cond=1.0)
+        st = ExactState.start(backend.xp.zeros_like(obj.theta0), obj.theta0, 48, 16)
+        with pytest.raises(ConfigError, match=r"overflow the fixed-point range at step \d+") as err:
+            forward_exact(obj, st, np.full(100, 5.0), [58982] * 100)
+        messages.append(str(err.value))
+        states.append([to_numpy(a).copy() for a in (st.p, st.theta, st.buf.head)])
+    assert messages[0] == messages[1]
+    for a, b in zip(*states, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(states[0][1]).max() < 2**62, "the state it stopped in is inside the range: nothing wrapped"
