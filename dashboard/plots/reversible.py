@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
 from core.training.objectives import LossSurface
-from dashboard.plots.theme import NEUTRAL, PALETTE, SEQUENTIAL, animation_controls, styled, with_frames
+from dashboard.plots.theme import NEUTRAL, PALETTE, SEQUENTIAL, animation_menus, styled, template_dict, with_frames
 
 
 def _frame_steps(K: int, frames: int) -> list[int]:
@@ -29,62 +30,63 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
     """The forward trajectory (solid) and the inverse trajectory (dashed, drawn from step K back
     to 0 frame by frame). ``fwd``, ``inv``: (K+1, m) coordinates of theta by step k, NaN where
     the inverse never got back. With ``surface`` (x, y, J) the view is the (θ₁, θ₂) plane over
-    the contours of J; otherwise each coordinate θᵢ is drawn against k."""
+    the contours of J; otherwise each coordinate θᵢ is drawn against k.
+
+    Built as a plain figure dict (plotly's validation of it, and of its fifty slider steps, cost
+    several times the figure's numbers; a test validates the result)."""
     K = len(k) - 1
     shown = _frame_steps(K, frames)
     orange, blue = PALETTE[1], PALETTE[0]
-    fig = go.Figure()
+    column = lambda a, i: np.ascontiguousarray(a[:, i], dtype=np.float64)  # noqa: E731
     if surface is not None:
         J = np.asarray(surface.J)
-        fig.add_trace(go.Contour(x=surface.x, y=surface.y, z=np.log10(J - J.min() + 1e-4),
-                                 colorscale=SEQUENTIAL, ncontours=24, showscale=False, opacity=0.55,
-                                 contours=dict(showlines=True), hoverinfo="skip", name="log₁₀ J"))
-        fig.add_trace(go.Scatter(x=fwd[:, 0], y=fwd[:, 1], mode="lines", name="forward θ(k)",
-                                 line=dict(color=blue, width=7), opacity=0.45))
+        data = [dict(type="contour", x=np.asarray(surface.x, dtype=np.float64),
+                     y=np.asarray(surface.y, dtype=np.float64), z=np.log10(J - J.min() + 1e-4),
+                     colorscale=get_colorscale(SEQUENTIAL), ncontours=24, showscale=False, opacity=0.55,
+                     contours=dict(showlines=True), hoverinfo="skip", name="log₁₀ J"),
+                dict(type="scatter", x=column(fwd, 0), y=column(fwd, 1), mode="lines", name="forward θ(k)",
+                     line=dict(color=blue, width=7), opacity=0.45)]
 
         def dynamic(kk: int) -> list[dict]:
             part = inv[kk:][::-1]
-            return [dict(type="scatter", x=part[:, 0], y=part[:, 1], mode="lines", name="inverse θ(k)",
-                               line=dict(color=orange, width=2.5, dash="dash")),
-                    dict(type="scatter", x=[inv[kk, 0]], y=[inv[kk, 1]], mode="markers", name=f"inverse at k = {kk}",
-                               marker=dict(size=14, color=orange, line=dict(width=2, color=NEUTRAL)),
-                               showlegend=False),
-                    dict(type="scatter", x=[fwd[kk, 0]], y=[fwd[kk, 1]], mode="markers", name="forward at the same k",
-                               marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=2, color=blue)),
-                               showlegend=False)]
+            return [dict(type="scatter", x=column(part, 0), y=column(part, 1), mode="lines", name="inverse θ(k)",
+                         line=dict(color=orange, width=2.5, dash="dash")),
+                    dict(type="scatter", x=[float(inv[kk, 0])], y=[float(inv[kk, 1])], mode="markers",
+                         name=f"inverse at k = {kk}", showlegend=False,
+                         marker=dict(size=14, color=orange, line=dict(width=2, color=NEUTRAL))),
+                    dict(type="scatter", x=[float(fwd[kk, 0])], y=[float(fwd[kk, 1])], mode="markers",
+                         name="forward at the same k", showlegend=False,
+                         marker=dict(size=20, color="rgba(0,0,0,0)", line=dict(width=2, color=blue)))]
 
-        first_dynamic = 2
-        fig.update_xaxes(title_text="θ₁", range=[float(surface.x[0]), float(surface.x[-1])])
-        fig.update_yaxes(title_text="θ₂", range=[float(surface.y[0]), float(surface.y[-1])])
+        axes = dict(xaxis=dict(title=dict(text="θ₁"), range=[float(surface.x[0]), float(surface.x[-1])]),
+                    yaxis=dict(title=dict(text="θ₂"), range=[float(surface.y[0]), float(surface.y[-1])]))
     else:
         m = fwd.shape[1]
         names = [f"θ[{c}]" for c in (coords or range(m))]
-        for i in range(m):
-            fig.add_trace(go.Scatter(x=k, y=fwd[:, i], mode="lines", name=f"forward {names[i]}",
-                                     line=dict(color=PALETTE[i % 3 * 2], width=7), opacity=0.4))
+        steps = np.asarray(k)  # integers: sent in the fewest bytes that hold them
+        data = [dict(type="scatter", x=steps, y=column(fwd, i), mode="lines", name=f"forward {names[i]}",
+                     line=dict(color=PALETTE[i % 3 * 2], width=7), opacity=0.4) for i in range(m)]
 
         def dynamic(kk: int) -> list[dict]:
-            out = [dict(type="scatter", x=k[kk:], y=inv[kk:, i], mode="lines", name=f"inverse {names[i]}",
-                              line=dict(color=PALETTE[i % 3 * 2 + 1], width=2.5, dash="dash"))
+            out = [dict(type="scatter", x=steps[kk:], y=column(inv[kk:], i), mode="lines",
+                        name=f"inverse {names[i]}", line=dict(color=PALETTE[i % 3 * 2 + 1], width=2.5, dash="dash"))
                    for i in range(m)]
-            out.append(dict(type="scatter", x=[kk] * m, y=inv[kk], mode="markers", showlegend=False,
-                                  marker=dict(size=11, color=orange, line=dict(width=1, color=NEUTRAL)),
-                                  name=f"inverse at k = {kk}"))
+            out.append(dict(type="scatter", x=[kk] * m, y=[float(v) for v in inv[kk]], mode="markers",
+                            showlegend=False, name=f"inverse at k = {kk}",
+                            marker=dict(size=11, color=orange, line=dict(width=1, color=NEUTRAL))))
             return out
 
-        first_dynamic = m
-        fig.update_xaxes(title_text="step k", range=[-0.02 * K, 1.02 * K])
-        fig.update_yaxes(title_text="θᵢ(k)")
-    for trace in dynamic(shown[-1]):  # the picture before Play: everything undone
-        fig.add_trace(trace)
-    n_dyn = len(fig.data) - first_dynamic
-    traces = list(range(first_dynamic, first_dynamic + n_dyn))
-    fig = with_frames(fig, [dict(name=str(kk), data=dynamic(kk), traces=traces) for kk in shown])
-    animation_controls(fig, [str(kk) for kk in shown], prefix="undone back to k = ", duration=90,
-                       redraw=False, from_current=False, active=len(shown) - 1)
-    fig = styled(fig, title, height=600)
-    fig.update_layout(legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0), margin=dict(t=110, b=150))
-    return fig
+        axes = dict(xaxis=dict(title=dict(text="step k"), range=[-0.02 * K, 1.02 * K]),
+                    yaxis=dict(title=dict(text="θᵢ(k)")))
+    first_dynamic = len(data)
+    data += dynamic(shown[-1])  # the picture before Play: everything undone
+    traces = list(range(first_dynamic, len(data)))
+    layout = dict(template=template_dict(), title=dict(text=title, x=0.0, xanchor="left"), height=600,
+                  legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0), margin=dict(t=110, b=150), **axes,
+                  **animation_menus([str(kk) for kk in shown], prefix="undone back to k = ", duration=90,
+                                    redraw=False, from_current=False, active=len(shown) - 1))
+    return with_frames(dict(data=data, layout=layout),
+                       [dict(name=str(kk), data=dynamic(kk), traces=traces) for kk in shown])
 
 
 def reconstruction_errors(curves: dict[str, tuple[np.ndarray, np.ndarray]],

@@ -51,8 +51,15 @@ LECTURE_TITLE = 24
 
 
 def styled(fig: go.Figure, title: str | None = None, height: int | None = None) -> go.Figure:
-    """Apply the lab's template (and optionally a title and height) to ``fig``."""
-    fig.update_layout(template=TEMPLATE)
+    """Apply the lab's template (and optionally a title and height) to ``fig``. The template
+    is set as plotly sets its default one, without validating it again: it was validated when
+    made, and validating it cost more than most figures' numbers."""
+    layout = fig.layout
+    validate, layout._validate = layout._validate, False
+    try:
+        layout.template = TEMPLATE
+    finally:
+        layout._validate = validate
     if title is not None:
         fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"))
     if height is not None:
@@ -65,6 +72,11 @@ def _grid_layout(rows: int, cols: int, titles: tuple[str, ...], horizontal: floa
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles) or None, horizontal_spacing=horizontal,
                         vertical_spacing=vertical)
     return json.dumps(fig.to_dict())
+
+
+def template_dict() -> dict:
+    """:data:`TEMPLATE` as a plain dict (a fresh copy), for a figure built as a dict."""
+    return TEMPLATE.to_plotly_json()
 
 
 def panels(rows: int, cols: int, titles: tuple[str, ...] = (), horizontal: float = 0.09,
@@ -94,8 +106,8 @@ class AnimatedFigure(go.Figure):
     same kinds of traces as the figure, which was validated when it was built; the browser
     tests draw every animation, and a test validates the frames of each one."""
 
-    def __init__(self, fig: go.Figure, frames: list[dict]) -> None:
-        super().__init__(fig.to_dict(), _validate=False)
+    def __init__(self, fig: go.Figure | dict, frames: list[dict]) -> None:
+        super().__init__(fig if isinstance(fig, dict) else fig.to_dict(), _validate=False)
         self._lab_frames = frames
 
     @property
@@ -133,16 +145,23 @@ def typed_array(a: np.ndarray) -> Any:
     return to_typed_array_spec(a)
 
 
-def with_frames(fig: go.Figure, frames: list[dict]) -> AnimatedFigure:
-    """``fig`` with animation ``frames`` given as plain dicts (``data``, ``name``, ``layout``,
-    ``traces``), kept as they are until the figure is sent (:class:`AnimatedFigure`)."""
+def with_frames(fig: go.Figure | dict, frames: list[dict]) -> AnimatedFigure:
+    """``fig`` (a figure, or a plain figure dict of what plotly accepts) with animation
+    ``frames`` given as plain dicts (``data``, ``name``, ``layout``, ``traces``), kept as they
+    are until the figure is sent (:class:`AnimatedFigure`)."""
     return AnimatedFigure(fig, frames)
 
 
-def animation_controls(fig: go.Figure, names: list[str], *, labels: list[str] | None = None,
-                       prefix: str = "", duration: int = 90, redraw: bool = False,
-                       from_current: bool = True, active: int = 0, y: float = -0.2) -> None:
-    """Play/pause buttons and a step slider under an animated figure whose frames are ``names``.
+def animation_controls(fig: go.Figure, names: list[str], **options: Any) -> None:
+    """Play/pause buttons and a step slider under an animated figure whose frames are ``names``
+    (the options of :func:`animation_menus`)."""
+    fig.update_layout(animation_menus(names, **options))
+
+
+def animation_menus(names: list[str], *, labels: list[str] | None = None, prefix: str = "", duration: int = 90,
+                    redraw: bool = False, from_current: bool = True, active: int = 0, y: float = -0.2) -> dict:
+    """The layout entries (``updatemenus``, ``sliders``) of Play/pause buttons and a step slider
+    under an animated figure whose frames are ``names``, as a plain dict.
 
     ``redraw`` must be True for heatmap frames (plotly redraws them only then)."""
     play = dict(label="▶ Play", method="animate",
@@ -154,7 +173,7 @@ def animation_controls(fig: go.Figure, names: list[str], *, labels: list[str] | 
                   args=[[name], dict(frame=dict(duration=0, redraw=redraw), mode="immediate",
                                      transition=dict(duration=0))])
              for name, label in zip(names, labels or names, strict=True)]
-    fig.update_layout(
+    return dict(
         updatemenus=[dict(type="buttons", direction="left", buttons=[play, pause], x=0.0, y=y,
                           xanchor="left", yanchor="top", pad=dict(t=0, r=10), showactive=False)],
         sliders=[dict(steps=steps, active=active, x=0.2, y=y, len=0.8, xanchor="left", yanchor="top",
