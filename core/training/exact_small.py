@@ -34,6 +34,7 @@ def forward(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: O
     kernel), as :func:`core.training.exact.forward_exact` makes them."""
     F, s, buf, guard = st.F, st.s, st.buf, st.guard
     d, unit, lift = 1 << s, 2.0**-F, 2.0**F
+    low = d - 1
     theta_f, g_out = st.scratch["theta"], st.scratch["g"]
     P, T, H = st.p.tolist(), st.theta.tolist(), buf.head.tolist()
     heads: list[tuple[int, list[int]]] = []  # (words spilled, heads) before each step, for ``bits``
@@ -41,24 +42,33 @@ def forward(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: O
     every = max(1, K // 100)
     try:
         for k in range(K):
-            if observer is not None:
-                observer(k, _floats(P, unit), _floats(T, unit))
+            if observer is not None:  # theta's floats serve the gradient too
+                theta = np.array([x * unit for x in T])
+                observer(k, _floats(P, unit), theta)
+            else:
+                theta_f[:] = [x * unit for x in T]
+                theta = theta_f
             if bits is not None:
                 heads.append((buf.spilled, H))
             alpha, n = float(alphas[k]), ns[k]
             scale = alpha * lift
-            theta_f[:] = [x * unit for x in T]
-            g = obj.grad(theta_f, out=g_out).tolist()
+            g = obj.grad(theta, out=g_out).tolist()
             Q = guard.step_size(g, scale, k + 1)  # checked before a truncation could pass int64
-            M = [(h << s) | (x & (d - 1)) for x, h in zip(P, H, strict=True)]  # h d + r
-            if n == d or max(M) < HEAD_HI * n:  # no spill
-                H = [m // n for m in M]
-                P = [(x >> s) * n + (m - q * n) for x, m, q in zip(P, M, H, strict=True)]
-            else:
+            top = HEAD_HI * n if n < d else 1 << 64  # h d + r at or above it spills (never when n = d)
+            Pn, Hn = [], []
+            for x, h, v in zip(P, H, g, strict=True):  # one pass: p <- n/d p - [alpha g]_F
+                m = (h << s) | (x & low)  # h d + r
+                if m >= top:
+                    break
+                q = m // n
+                Hn.append(q)
+                Pn.append((x >> s) * n + (m - q * n) - int(v * scale))
+            if len(Hn) == len(H):
+                P, H = Pn, Hn
+            else:  # a spill: this step's product by the arrays
                 st.p[:], buf.head[:] = P, H
                 st.kernel.multiply(st.p, buf, n, s)
-                P, H = st.p.tolist(), buf.head.tolist()
-            P = [x - int(v * scale) for x, v in zip(P, g, strict=True)]
+                P, H = [x - int(v * scale) for x, v in zip(st.p.tolist(), g, strict=True)], buf.head.tolist()
             guard.after_momentum(P, n / d, Q, n, k + 1)
             guard.before_position(T, k + 1)
             T = [t + x for t, x in zip(T, P, strict=True)]
@@ -80,6 +90,7 @@ def inverse(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: O
     F, s, buf = st.F, st.s, st.buf
     d, unit, lift = 1 << s, 2.0**-F, 2.0**F
     theta_f, g_out = st.scratch["theta"], st.scratch["g"]
+    low, bottom = d - 1, HEAD_LO * d  # h n + r2 below ``bottom``: a word comes back
     P, T, H = st.p.tolist(), st.theta.tolist(), buf.head.tolist()
     K = len(alphas)
     every = max(1, K // 100)
@@ -92,13 +103,19 @@ def inverse(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: O
             T = [t - x for t, x in zip(T, P, strict=True)]
             theta_f[:] = [x * unit for x in T]
             g = obj.grad(theta_f, out=g_out).tolist()  # the forward step's gradient, bit for bit
-            P = [x + int(v * scale) for x, v in zip(P, g, strict=True)]
-            his = [x // n for x in P]
-            M = [h * n + (x - q * n) for x, h, q in zip(P, H, his, strict=True)]  # h n + r2
-            if min(M) >= HEAD_LO * d:  # no refill
-                H = [m >> s for m in M]
-                P = [(q << s) | (m & (d - 1)) for q, m in zip(his, M, strict=True)]
-            else:
+            Pn, Hn = [], []
+            for x, h, v in zip(P, H, g, strict=True):  # one pass: p <- d/n (p + [alpha g]_F)
+                x += int(v * scale)
+                q = x // n
+                m = h * n + (x - q * n)  # h n + r2
+                if m < bottom:
+                    break
+                Hn.append(m >> s)
+                Pn.append((q << s) | (m & low))
+            if len(Hn) == len(H):
+                P, H = Pn, Hn
+            else:  # a refill: this step's division by the arrays
+                P = [x + int(v * scale) for x, v in zip(P, g, strict=True)]
                 st.p[:], buf.head[:] = P, H
                 st.kernel.divide(st.p, buf, n, s)
                 P, H = st.p.tolist(), buf.head.tolist()
