@@ -35,7 +35,7 @@ import numpy as np
 
 from core.backend import abs_max, namespace
 from core.limits import ConfigError, ProgressFn, no_progress
-from core.training import exact_small
+from core.training import small
 from core.training.buffer import InfoBuffer, NumpyBeta, divide_beta, multiply_beta
 from core.training.objectives import Objective
 
@@ -253,7 +253,7 @@ def forward_exact(obj: Objective, st: ExactState, alphas: np.ndarray, ns: list[i
                   progress: ProgressFn = no_progress) -> ExactState:
     """K exact steps; ``bits`` (if given) collects (bits stored, bits of information) per step."""
     if st.kernel is not None and st.kernel.small:  # a few parameters: Python's integers, the same bits
-        exact_small.forward(obj, st, alphas, ns, observer=observer, bits=bits, progress=progress)
+        small.forward_exact(obj, st, alphas, ns, observer=observer, bits=bits, progress=progress)
         return st
     K = len(alphas)
     for k in range(K):
@@ -275,7 +275,7 @@ def inverse_exact(obj: Objective, st: ExactState, alphas: np.ndarray, ns: list[i
                   observer: Observer | None = None, progress: ProgressFn = no_progress) -> ExactState:
     """K exact inverse steps, from step K back to 0."""
     if st.kernel is not None and st.kernel.small:
-        exact_small.inverse(obj, st, alphas, ns, observer=observer, progress=progress)
+        small.inverse_exact(obj, st, alphas, ns, observer=observer, progress=progress)
         return st
     K = len(alphas)
     for k in range(K - 1, -1, -1):

@@ -30,7 +30,7 @@ import numpy as np
 from core.backend import Backend, abs_max, namespace
 from core.config import Config, param
 from core.limits import ConfigError, ProgressFn, no_progress, require_memory
-from core.training import buffer, exact
+from core.training import buffer, exact, small
 from core.training.exact import Observer
 from core.training.objectives import OBJECTIVES, Objective, make_objective, objective_size
 
@@ -165,15 +165,27 @@ def _diverged(theta: Any, limit: float) -> float | None:
     return None if top < limit else top
 
 
+def _diverged_at(step: int, top: float, alpha: float, limit: float) -> None:
+    raise ConfigError(f"momentum SGD diverged at step {step}: |theta| reached {top:.3g} "
+                      f"(limit {limit:.3g}); choose a smaller alpha (now {alpha:g}) or beta")
+
+
 def forward_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas: np.ndarray, *,
                   observer: Observer | None = None, progress: ProgressFn = no_progress) -> tuple[Any, Any]:
     """K steps of :func:`momentum_step` (NumPy: the same arithmetic in place). Stops with a
     ConfigError at the first step where theta is non-finite or has grown DIVERGENCE-fold."""
     xp = namespace(theta)
     fast = xp is np
+    limit = DIVERGENCE * max(1.0, _diverged(theta, 0.0) or 0.0)
+    if fast and theta.dtype == np.float64 and theta.shape[0] <= small.SMALL:  # Python's floats, the same bits
+        with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported at its step
+            p, theta, diverged = small.forward_float(obj, p, theta, alphas, betas, limit, observer=observer,
+                                                     progress=progress)
+        if diverged is not None:
+            _diverged_at(*diverged, limit)
+        return p, theta
     if fast:
         p, theta, g = p.copy(), theta.copy(), np.empty_like(theta)
-    limit = DIVERGENCE * max(1.0, _diverged(theta, 0.0) or 0.0)
     K = len(alphas)
     with np.errstate(over="ignore", invalid="ignore"):  # a blow-up is reported at its step
         for k in range(K):
@@ -189,8 +201,7 @@ def forward_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
             else:
                 p, theta = momentum_step(obj, p, theta, a, b)
             if (top := _diverged(theta, limit)) is not None:
-                raise ConfigError(f"momentum SGD diverged at step {k + 1}: |theta| reached {top:.3g} "
-                                  f"(limit {limit:.3g}); choose a smaller alpha (now {a:g}) or beta")
+                _diverged_at(k + 1, top, a, limit)
             if k % max(1, K // 100) == 0:
                 progress(k / K, f"forward step {k:,} of {K:,}")
     if observer is not None:
@@ -205,6 +216,9 @@ def inverse_float(obj: Objective, p: Any, theta: Any, alphas: np.ndarray, betas:
     number of steps undone before the state stopped being finite (K when it stayed finite)."""
     xp = namespace(theta)
     fast = xp is np
+    if fast and theta.dtype == np.float64 and theta.shape[0] <= small.SMALL:  # Python's floats, the same bits
+        with np.errstate(over="ignore", invalid="ignore"):  # the drift may overflow: expected
+            return small.inverse_float(obj, p, theta, alphas, betas, observer=observer, progress=progress)
     if fast:
         p, theta, g = p.copy(), theta.copy(), np.empty_like(theta)
     K = len(alphas)

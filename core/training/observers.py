@@ -114,17 +114,21 @@ class Recorder:
         self._take = np.asarray(self.index, dtype=np.intp)  # NumPy's fancy index, made once
         self.fresh = fresh
         self.steps: list[int] = []
-        self._p: list[np.ndarray] = []
+        self._p: list[np.ndarray] = []  # coordinates, one row per step, not yet in a block
         self._theta: list[np.ndarray] = []
         self._whole: list[tuple[Any, Any]] = []  # (p, theta) as handed in, fresh and small
+        self._blocks: list[tuple[np.ndarray, np.ndarray]] = []  # (p, theta) coordinates (n, m), in call order
 
     def __call__(self, k: int, p: Any, theta: Any) -> None:
         self.steps.append(k)
         if isinstance(theta, np.ndarray):  # the common case, without the array-API detour
             if self.fresh and theta.shape[0] <= self.WHOLE_MAX:
+                if self._p:
+                    self._settle()
                 self._whole.append((p, theta))
                 return
-            self._settle()
+            if self._whole:
+                self._settle()
             self._p.append(np.asarray(p[self._take], dtype=np.float64))  # a copy already
             self._theta.append(np.asarray(theta[self._take], dtype=np.float64))
             return
@@ -135,20 +139,27 @@ class Recorder:
         self._theta.append(np.array(to_numpy(xp.take(theta, pick)), dtype=np.float64))
 
     def _settle(self) -> None:
-        """The whole states kept so far, as coordinates (in call order: a pass hands either)."""
+        """What was handed so far, as blocks of coordinates (in call order: a pass hands either)."""
+        m = len(self.index)
+        if self._p:
+            self._blocks.append((np.array(self._p).reshape(-1, m), np.array(self._theta).reshape(-1, m)))
+            self._p, self._theta = [], []
         if self._whole:
             P = np.asarray(stack([w[0] for w in self._whole]), dtype=np.float64)
             T = np.asarray(stack([w[1] for w in self._whole]), dtype=np.float64)
-            self._p.extend(P[:, self._take])
-            self._theta.extend(T[:, self._take])
+            self._blocks.append((P[:, self._take], T[:, self._take]))
             self._whole.clear()
+
+    def _coordinates(self, which: int) -> np.ndarray:
+        self._settle()
+        if len(self._blocks) > 1:  # one block from now on
+            self._blocks = [tuple(np.concatenate([b[i] for b in self._blocks]) for i in (0, 1))]
+        return self._blocks[0][which].copy() if self._blocks else np.zeros((0, len(self.index)))
 
     @property
     def p(self) -> np.ndarray:
-        self._settle()
-        return np.array(self._p).reshape(-1, len(self.index))
+        return self._coordinates(0)
 
     @property
     def theta(self) -> np.ndarray:
-        self._settle()
-        return np.array(self._theta).reshape(-1, len(self.index))
+        return self._coordinates(1)

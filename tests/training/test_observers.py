@@ -59,6 +59,27 @@ def test_a_recorder_of_fresh_arrays_records_what_one_that_copies_records():
     np.testing.assert_array_equal(inv.theta[::-1], fwd.theta)  # the way back, the same states
 
 
+def test_a_recorder_keeps_call_order_across_kinds_of_arrays_and_reads():
+    """States kept whole (fresh NumPy), picked per step (other arrays) and read in between come
+    back in the order they were handed."""
+    import array_api_strict as xps
+
+    rng = np.random.default_rng(5)
+    states = [(rng.standard_normal(4), rng.standard_normal(4)) for _ in range(9)]
+    rec = Recorder((3, 1), fresh=True)
+    for k, (p, theta) in enumerate(states):
+        if k == 4:
+            np.testing.assert_array_equal(rec.theta, [t[[3, 1]] for _, t in states[:4]])  # a read midway
+        if k in (2, 3, 6):
+            p, theta = xps.asarray(p), xps.asarray(theta)
+        rec(k, p, theta)
+    assert rec.steps == list(range(9))
+    np.testing.assert_array_equal(rec.p, [p[[3, 1]] for p, _ in states])
+    np.testing.assert_array_equal(rec.theta, [t[[3, 1]] for _, t in states])
+    rec.theta[0, 0] = 99.0  # what a read hands out is the caller's
+    assert rec.theta[0, 0] == states[0][1][3]
+
+
 def test_row_gaps_in_several_stacks_are_the_gaps_of_one(monkeypatch):
     from core.training import observers
 

@@ -1,26 +1,31 @@
-"""Exact passes of a few parameters in Python's integers (NumPy, at most ``NumpyBeta.SMALL``).
+"""Training passes of a few parameters in Python's numbers (NumPy, at most :data:`SMALL`).
 
-With a handful of parameters an exact training step costs NumPy's time per call, not its
-arithmetic: the array step of :mod:`core.training.exact` makes some twenty calls on arrays of
-two entries. Here p, theta and the information buffer's heads stay Python integers for the
-whole pass: the same operations (shifts, floor divisions and truncations have the same
-meaning for Python's integers as for int64 within the guarded range, and an int64 read as a
-float64 is rounded alike), so the bits are those of the array step, which tests hold it to.
-Only the gradient is evaluated on a float64 array, by the objective itself: the very function
-of theta the array step evaluates. A step whose buffer spills or refills a word is handed to
-the array kernel. The state's arrays hold the pass's state when it ends, also by an error.
+With a handful of parameters a training step costs NumPy's time per call, not its arithmetic:
+the array step of :mod:`core.training.exact` makes some twenty calls on arrays of two entries,
+a float step of :mod:`core.training.momentum` a dozen. Here p and theta (and the exact
+buffer's heads) stay Python numbers for the whole pass, with the same operations: Python's
+floats are IEEE doubles rounded as NumPy's float64 arithmetic rounds; shifts, floor divisions
+and truncations mean the same for Python's integers as for int64 within the guarded range, and
+an integer becomes a float rounded alike. So the bits are those of the array passes, which
+tests hold these to. Only the gradient is evaluated on a float64 array, by the objective
+itself: the very function of theta the array passes evaluate. An exact step whose buffer spills
+or refills a word is handed to the array kernel. The state's arrays hold the pass's state when
+it ends, also by an error.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
+from core.backend import abs_max
 from core.limits import ProgressFn
-from core.training.buffer import HEAD_HI, HEAD_LO, WORD
+from core.training.buffer import HEAD_HI, HEAD_LO, WORD, NumpyBeta
 
 Observer = Any  # observer(k, p(k), theta(k)): core.training.exact.Observer
+SMALL = NumpyBeta.SMALL  # parameters: at most this many take these passes
 
 
 def _floats(values: list[int], unit: float) -> np.ndarray:
@@ -28,7 +33,7 @@ def _floats(values: list[int], unit: float) -> np.ndarray:
     return np.array([x * unit for x in values])
 
 
-def forward(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
+def forward_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
             bits: list[tuple[int, float]] | None, progress: ProgressFn) -> None:
     """K exact steps of ``st`` (a :class:`core.training.exact.ExactState` with its NumPy
     kernel), as :func:`core.training.exact.forward_exact` makes them."""
@@ -83,7 +88,7 @@ def forward(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: O
         st.p[:], st.theta[:], buf.head[:] = P, T, H
 
 
-def inverse(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
+def inverse_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
             progress: ProgressFn) -> None:
     """K exact inverse steps of ``st``, from step K back to 0, as
     :func:`core.training.exact.inverse_exact` makes them."""
@@ -125,6 +130,56 @@ def inverse(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: O
             observer(0, _floats(P, unit), _floats(T, unit))
     finally:
         st.p[:], st.theta[:], buf.head[:] = P, T, H
+
+
+def forward_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray, betas: np.ndarray, limit: float, *,
+                  observer: Observer | None, progress: ProgressFn) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """K float64 momentum steps from (p, theta), as :func:`core.training.momentum.forward_float`
+    makes them. Returns (p, theta, None), or at the first step where max |theta| is not below
+    ``limit`` (NaN included) the state there and (step, max |theta|, alpha) for its error."""
+    P, T = p.tolist(), theta.tolist()
+    K = len(alphas)
+    every = max(1, K // 100)
+    for k in range(K):
+        theta = np.array(T)
+        if observer is not None:
+            observer(k, np.array(P), theta)
+        a, b = float(alphas[k]), float(betas[k])
+        g = obj.grad(theta).tolist()
+        P = [x * b - v * a for x, v in zip(P, g, strict=True)]  # p <- beta p - alpha g, rounded as NumPy's
+        T = [t + x for t, x in zip(T, P, strict=True)]
+        if not (top := abs_max(T)) < limit:
+            return np.array(P), np.array(T), (k + 1, top, a)
+        if k % every == 0:
+            progress(k / K, f"forward step {k:,} of {K:,}")
+    p, theta = np.array(P), np.array(T)
+    if observer is not None:
+        observer(K, p, theta)
+    return p, theta, None
+
+
+def inverse_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray, betas: np.ndarray, *,
+                  observer: Observer | None, progress: ProgressFn) -> tuple[np.ndarray, np.ndarray, int]:
+    """K float64 inverse steps, from step K back to 0, as
+    :func:`core.training.momentum.inverse_float` makes them (and returns)."""
+    P, T = p.tolist(), theta.tolist()
+    K = len(alphas)
+    every = max(1, K // 100)
+    for k in range(K - 1, -1, -1):
+        if observer is not None:
+            observer(k + 1, np.array(P), np.array(T))
+        a, b = float(alphas[k]), float(betas[k])
+        T = [t - x for t, x in zip(T, P, strict=True)]
+        g = obj.grad(np.array(T)).tolist()
+        P = [(x + v * a) / b for x, v in zip(P, g, strict=True)]
+        if not abs_max(T) < math.inf:  # inf or NaN: the drift overflowed
+            return np.array(P), np.array(T), K - 1 - k
+        if k % every == 0:
+            progress((K - k) / K, f"inverse step {K - k:,} of {K:,}")
+    p, theta = np.array(P), np.array(T)
+    if observer is not None:
+        observer(0, p, theta)
+    return p, theta, K
 
 
 def _bits_held(heads: list[tuple[int, list[int]]], D: int) -> list[tuple[int, float]]:

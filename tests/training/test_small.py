@@ -1,5 +1,5 @@
-"""core.training.exact_small: the exact passes of a few parameters in Python's integers are the
-array passes, bit for bit."""
+"""core.training.small: the passes of a few parameters in Python's numbers are the array passes,
+bit for bit (exact in integers, float64 in floats)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from core.limits import ConfigError
 from core.training import exact
 from core.training.buffer import NumpyBeta
 from core.training.exact import ExactState, forward_exact, inverse_exact
-from core.training.momentum import TrainConfig, schedules
+from core.training.momentum import TrainConfig, forward_float, inverse_float, schedules
 from core.training.objectives import make_objective
 from core.training.observers import Recorder, Snapshots, chain
 
@@ -68,3 +68,51 @@ def test_an_overflow_stops_both_paths_at_the_same_step_with_the_same_state():
     for a, b in zip(*states, strict=True):
         np.testing.assert_array_equal(a, b)
     assert np.abs(states[0][1]).max() < 2**62, "the state it stopped in is inside the range: nothing wrapped"
+
+
+def _float_passes(backend, objective, D, alphas, betas, dtype="float64"):
+    obj = make_objective(objective, backend, D=D, seed=4, dtype=dtype)
+    fwd, back = Recorder(obj.D), Recorder(obj.D)
+    p, theta = forward_float(obj, backend.xp.zeros_like(obj.theta0), obj.theta0, alphas, betas, observer=fwd)
+    p_back, theta_back, finite = inverse_float(obj, p, theta, alphas, betas, observer=back)
+    arrays = [to_numpy(a) for a in (p, theta, p_back, theta_back, fwd.p, fwd.theta, back.p, back.theta)]
+    return arrays, finite, fwd.steps + back.steps
+
+
+@pytest.mark.parametrize(("objective", "D", "dtype"), [("quadratic", 1, "float64"), ("rosenbrock", 2, "float64"),
+                                                       ("quadratic", NumpyBeta.SMALL, "float64"),
+                                                       ("quadratic", 3, "float32")])
+def test_python_float_passes_are_the_array_passes_bit_for_bit(objective, D, dtype):
+    """float64 forward and back in Python's floats: the same states at every step both ways as
+    the array-API path, to the step where the drift overflows (float32 keeps to the arrays, and
+    agrees with them too). The inverse drifts, so the way back is not the way forward: the
+    comparison is of two drifting paths."""
+    cfg = TrainConfig(objective=objective, D=D, steps=400, beta=0.7, alpha=0.02, alpha_schedule="cosine")
+    alphas, _, betas = schedules(cfg)
+    (got, finite, steps), (want, finite_ref, steps_ref) = (_float_passes(b, objective, D, alphas, betas, dtype)
+                                                           for b in (NP, STRICT))
+    assert finite == finite_ref > 100 and steps == steps_ref  # a drift that overflows stops both alike
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert np.abs(got[3] - to_numpy(make_objective(objective, NP, D=D, seed=4, dtype=dtype).theta0)).max() > 0, \
+        "the float inverse did drift (a path that stayed exact would not test the rounding)"
+
+
+def test_a_float_pass_that_diverges_or_overflows_ends_as_the_array_pass_does():
+    alphas, betas = np.full(300, 5.0), np.full(300, 0.9)
+    messages = []
+    for backend in (NP, STRICT):
+        obj = make_objective("quadratic", backend, D=3, cond=1.0, seed=2)
+        with pytest.raises(ConfigError, match=r"diverged at step \d+") as err:
+            forward_float(obj, backend.xp.zeros_like(obj.theta0), obj.theta0, alphas, betas)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    # undoing steps of a tiny beta from a large state overflows to inf: both stop at the same step
+    ends = []
+    for backend in (NP, STRICT):
+        obj = make_objective("quadratic", backend, D=3, cond=1.0, seed=2)
+        p, theta, finite = inverse_float(obj, obj.theta0 * 1e30, obj.theta0, np.full(300, 0.1), np.full(300, 1e-3))
+        ends.append((finite, [to_numpy(a) for a in (p, theta)]))
+    assert ends[0][0] == ends[1][0] < 300
+    for a, b in zip(ends[0][1], ends[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
