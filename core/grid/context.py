@@ -105,11 +105,13 @@ def sensitivity_map(net: GridNet, params: dict[str, Any], x: Any, i: int, j: int
             total += S ** 2
         return np.sqrt(total)
     F = net.F
-    X = x * xp.ones((F, 1, 1, 1), dtype=x.dtype)  # (F, R, C, D): one copy per output unit
+    # one adjoint per output unit: the MDLSTM reads one forward pass's states for all of them,
+    # the other models run one copy of the input per unit
+    X = x if net.model == "mdlstm" else x * xp.ones((F, 1, 1, 1), dtype=x.dtype)  # (1 or F, R, C, D)
     _, cache = net.forward(params, X)
     h_bar = xp.zeros((F, R, C, F), dtype=x.dtype)
     h_bar[:, i, j, :] = xp.eye(F, dtype=x.dtype)  # copy f asks for d h_f(i, j) / d x
-    _, x_bar = net.backward(params, cache, h_bar)  # (F, R, C, D)
+    _, x_bar = net.backward(params, cache, h_bar, weights=False)  # (F, R, C, D)
     return np.sqrt(np.sum(to_numpy(x_bar) ** 2, axis=(0, 3)))
 
 

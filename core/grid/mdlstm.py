@@ -32,7 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from core.backend import Backend, namespace
+import numpy as np
+
+from core.backend import Backend, namespace, to_numpy
 from core.grid.layout import diagonal_rows, skew, unskew
 from core.limits import ConfigError, echo
 
@@ -159,41 +161,56 @@ def forward(params: dict[str, Any], x: Any, cell: str = "stable") -> tuple[Any, 
     return to_grid(hs, R, C), MDLSTMCache(x, hs, cs, gs, cell)
 
 
-def backward(params: dict[str, Any], cache: MDLSTMCache, h_bar: Any) -> tuple[dict[str, Any], Any]:
-    """Adjoints of W_in, W_W, W_N, b and x given h_bar (B, R, C, H), diagonals in reverse."""
+def backward(params: dict[str, Any], cache: MDLSTMCache, h_bar: Any,
+             weights: bool = True) -> tuple[dict[str, Any], Any]:
+    """Adjoints of W_in, W_W, W_N, b and x given h_bar (B, R, C, H), diagonals in reverse.
+
+    The cache may hold one copy of the input (B = 1) for a batch of adjoints: the states are
+    read broadcast against them (a sensitivity map seeds one adjoint per output unit on one
+    forward pass). ``weights=False`` returns no weight adjoints (x_bar alone). Diagonals after
+    the last one where h_bar is nonzero are not visited: their adjoints are exactly zero and
+    send nothing back, so the result is that of the whole sweep."""
     xp = namespace(h_bar, params["W_in"])
     x = cache.x
-    B, R, C, D = x.shape
+    Bc, R, C, D = x.shape
+    B = h_bar.shape[0]
+    if Bc not in (1, B) or (weights and Bc != B):
+        raise ConfigError(f"the cache holds {Bc} inputs for {B} adjoints: one, or one each (with weights)")
     H5 = params["W_W"].shape[1]
     H = H5 // GATES
     hb = skew(xp.permute_dims(h_bar, (1, 2, 0, 3)), pad=1)  # gathers what later cells send back too
-    cb = xp.zeros_like(cache.c)
-    ab = xp.zeros_like(cache.gates)
+    cb = xp.zeros_like(hb)
+    ab = xp.zeros((*hb.shape[:3], H5), dtype=hb.dtype)
     T = xp.matrix_transpose
     W_W_T, W_N_T = T(params["W_W"]), T(params["W_N"])
-    for d in reversed(range(R + C - 1)):
+    seeded = np.flatnonzero(to_numpy(xp.any(hb != 0, axis=(1, 2, 3))))  # slots d + 1 with outside adjoints
+    last = min(int(seeded[-1]) - 1, R + C - 2) if seeded.size else -1
+    for d in range(last, -1, -1):
         lo, hi = diagonal_rows(d, R, C)
         n = hi - lo
-        a_bar, c_W_bar, c_N_bar = cell_backward(
-            slab(xp, hb, d + 1, lo + 1, hi + 1), slab(xp, cb, d + 1, lo + 1, hi + 1),
-            slab(xp, cache.gates, d + 1, lo + 1, hi + 1), slab(xp, cache.c, d + 1, lo + 1, hi + 1),
-            slab(xp, cache.c, d, lo + 1, hi + 1), slab(xp, cache.c, d, lo, hi), cache.cell)
-        ab[d + 1, lo + 1:hi + 1, ...] = xp.reshape(a_bar, (n, B, H5))
+        here, west, north = ((d + 1, slice(lo + 1, hi + 1), ...), (d, slice(lo + 1, hi + 1), ...),
+                             (d, slice(lo, hi), ...))
+        a_bar, c_W_bar, c_N_bar = cell_backward(hb[here], cb[here], cache.gates[here], cache.c[here],
+                                                cache.c[west], cache.c[north], cache.cell)  # (n, B, .)
+        ab[here] = a_bar
         # send adjoints to the west and north neighbours (slots of the boundary are never read)
-        hb[d, lo + 1:hi + 1, ...] += xp.reshape(a_bar @ W_W_T, (n, B, H))
-        hb[d, lo:hi, ...] += xp.reshape(a_bar @ W_N_T, (n, B, H))
-        cb[d, lo + 1:hi + 1, ...] += xp.reshape(c_W_bar, (n, B, H))
-        cb[d, lo:hi, ...] += xp.reshape(c_N_bar, (n, B, H))
+        flat = xp.reshape(a_bar, (n * B, H5))
+        hb[west] += xp.reshape(flat @ W_W_T, (n, B, H))
+        hb[north] += xp.reshape(flat @ W_N_T, (n, B, H))
+        cb[west] += c_W_bar
+        cb[north] += c_N_bar
     # weight adjoints: one product each over all cells; slot [d+1, r] read [d, r] (west) and
     # [d, r-1] (north), and a_bar is zero on every slot off the grid
     a_flat = xp.reshape(unskew(ab, R, C, pad=1), (R * C * B, H5))  # (R C B, 5H)
-    xs = xp.reshape(xp.permute_dims(x, (1, 2, 0, 3)), (R * C * B, D))  # (R C B, D)
-    grads = {
-        "W_in": T(xs) @ a_flat,
-        "W_W": T(xp.reshape(cache.h[:-1, ...], (-1, H))) @ xp.reshape(ab[1:, ...], (-1, H5)),
-        "W_N": T(xp.reshape(cache.h[:-1, :-1, ...], (-1, H))) @ xp.reshape(ab[1:, 1:, ...], (-1, H5)),
-        "b": xp.sum(a_flat, axis=0),
-    }
+    grads = {}
+    if weights:
+        xs = xp.reshape(xp.permute_dims(x, (1, 2, 0, 3)), (R * C * B, D))  # (R C B, D)
+        grads = {
+            "W_in": T(xs) @ a_flat,
+            "W_W": T(xp.reshape(cache.h[:-1, ...], (-1, H))) @ xp.reshape(ab[1:, ...], (-1, H5)),
+            "W_N": T(xp.reshape(cache.h[:-1, :-1, ...], (-1, H))) @ xp.reshape(ab[1:, 1:, ...], (-1, H5)),
+            "b": xp.sum(a_flat, axis=0),
+        }
     x_bar = xp.permute_dims(xp.reshape(a_flat @ T(params["W_in"]), (R, C, B, D)), (2, 0, 1, 3))
     return grads, x_bar
 

@@ -120,8 +120,11 @@ class GridNet:
             caches.append(c)
         return (hs[0] if len(hs) == 1 else xp.concat(hs, axis=-1)), tuple(caches)
 
-    def backward(self, params: dict[str, Any], cache: Any, h_bar: Any) -> tuple[dict[str, Any], Any]:
-        """h_bar (B, R, C, F) -> (adjoints of every parameter, x_bar (B, R, C, D))."""
+    def backward(self, params: dict[str, Any], cache: Any, h_bar: Any,
+                 weights: bool = True) -> tuple[dict[str, Any], Any]:
+        """h_bar (B, R, C, F) -> (adjoints of every parameter, x_bar (B, R, C, D)).
+        ``weights=False``: x_bar is what is wanted, and the MDLSTM returns no weight adjoints (its
+        cache may then hold one input for all B adjoints, see ``mdlstm.backward``)."""
         if self.model == "conv":
             return convnet.backward(params, cache, h_bar)
         grads: dict[str, Any] = {}
@@ -129,7 +132,7 @@ class GridNet:
         for n, corner in enumerate(self.corners):
             axes = CORNERS[corner]
             part = h_bar[..., n * self.H:(n + 1) * self.H]
-            g, xb = _scan_backward(self, _part(params, corner), cache[n], flip(part, axes))
+            g, xb = _scan_backward(self, _part(params, corner), cache[n], flip(part, axes), weights)
             grads.update({f"{corner}.{name}": a for name, a in g.items()})
             xb = flip(xb, axes)
             x_bar = xb if x_bar is None else x_bar + xb
@@ -156,9 +159,10 @@ def _scan_forward(net: GridNet, p: dict[str, Any], x: Any) -> tuple[Any, Any]:
     return h, (x, h)
 
 
-def _scan_backward(net: GridNet, p: dict[str, Any], cache: Any, h_bar: Any) -> tuple[dict[str, Any], Any]:
+def _scan_backward(net: GridNet, p: dict[str, Any], cache: Any, h_bar: Any,
+                   weights: bool = True) -> tuple[dict[str, Any], Any]:
     if net.model == "mdlstm":
-        return mdlstm.backward(p, cache, h_bar)
+        return mdlstm.backward(p, cache, h_bar, weights)
     x, h = cache
     grads, _ = mdrnn.backward(mdrnn.MDRNNParams(**p), x, h, h_bar)
     g = grads.arrays()

@@ -21,11 +21,16 @@ def _setup(backend, cell, R=4, C=5, D=2, H=3, B=2, scale=1.5, forget_bias=1.0, s
     return p, x
 
 
-def _fd_check(cell, eps=1e-5):
-    """Every entry of every adjoint against central differences of L = <u, h>."""
+def _fd_check(cell, eps=1e-5, at=None):
+    """Every entry of every adjoint against central differences of L = <u, h> (u nonzero only
+    at cell ``at`` if given: the sweep then starts at that cell's diagonal)."""
     p, x = _setup(NP, cell)
     h, cache = mdlstm.forward(p, x, cell)
     u = NP.randn(h.shape, seed=5)
+    if at is not None:
+        u = np.where((np.arange(4)[:, None] == at[0]) & (np.arange(5)[None, :] == at[1]), u.transpose(0, 3, 1, 2),
+                     0.0).transpose(0, 2, 3, 1)
+        assert np.count_nonzero(u) == u.shape[0] * u.shape[3]
     grads, x_bar = mdlstm.backward(p, cache, u)
     return check.gradient_error(lambda a: float(np.sum(mdlstm.forward({k: a[k] for k in p}, a["x"], cell)[0] * u)),
                                 {**p, "x": x}, {**grads, "x": x_bar}, h=eps)
@@ -34,6 +39,33 @@ def _fd_check(cell, eps=1e-5):
 @pytest.mark.parametrize("cell", mdlstm.CELLS)
 def test_backward_matches_central_differences(cell):
     assert _fd_check(cell) <= 1e-7
+
+
+@pytest.mark.parametrize("cell", mdlstm.CELLS)
+@pytest.mark.parametrize("at", [(1, 2), (0, 0), (3, 4)])
+def test_backward_from_one_cell_matches_central_differences(cell, at):
+    """Adjoints seeded at one cell: the diagonals after it are not visited (nothing is sent back
+    from them), and every adjoint still matches the differences of the whole forward pass."""
+    assert _fd_check(cell, at=at) <= 1e-7
+
+
+def test_one_forward_pass_serves_a_batch_of_adjoints():
+    """A cache of one input read against three adjoints gives what three copies of the input
+    give (to rounding: the products of the forward pass have other shapes), with the same exact
+    zeros; weight adjoints need one input per adjoint."""
+    p, x = _setup(NP, "graves", B=1)
+    _, one = mdlstm.forward(p, x, "graves")
+    _, copies = mdlstm.forward(p, np.repeat(x, 3, axis=0), "graves")
+    u = np.zeros((3, 4, 5, 3))
+    u[:, 2, 1, :] = np.eye(3)
+    grads, xb = mdlstm.backward(p, one, u, weights=False)
+    _, xb_ref = mdlstm.backward(p, copies, u)
+    assert grads == {} and xb.shape == xb_ref.shape == (3, 4, 5, 2)
+    np.testing.assert_allclose(xb, xb_ref, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(xb == 0, xb_ref == 0)
+    assert (xb[:, :3, :2] != 0).all() and (xb[:, 3:] == 0).all() and (xb[:, :, 2:] == 0).all()
+    with pytest.raises(ConfigError, match="one each"):
+        mdlstm.backward(p, one, u)
 
 
 @pytest.mark.parametrize("cell", mdlstm.CELLS)
