@@ -53,17 +53,21 @@ LECTURE_TITLE = 24
 def styled(fig: go.Figure, title: str | None = None, height: int | None = None) -> go.Figure:
     """Apply the lab's template (and optionally a title and height) to ``fig``. The template
     is set as plotly sets its default one, without validating it again: it was validated when
-    made, and validating it cost more than most figures' numbers."""
+    made, and validating it cost more than most figures' numbers (the title and height, checked
+    here, likewise)."""
+    if height is not None and not (isinstance(height, int) and height >= 10):
+        raise ValueError(f"a figure's height is a whole number of pixels, at least 10: {height!r}")
     layout = fig.layout
     validate, layout._validate = layout._validate, False
     try:
         layout.template = TEMPLATE
+        if title is not None:  # merged into what the figure's title already says (its font, say)
+            old = layout._props.get("title")
+            layout.title = {**(old if isinstance(old, dict) else {}), "text": str(title), "x": 0.0, "xanchor": "left"}
+        if height is not None:
+            layout.height = height
     finally:
         layout._validate = validate
-    if title is not None:
-        fig.update_layout(title=dict(text=title, x=0.0, xanchor="left"))
-    if height is not None:
-        fig.update_layout(height=height)
     return fig
 
 
