@@ -201,7 +201,8 @@ def float64_reference(cfg: TrainConfig, backend: Backend, seed: int, alphas: np.
     except ConfigError as exc:  # float64 itself diverges on this schedule
         return dict(float64_note=f"float64 training of this schedule does not finish: {exc}")
     ks = sorted(ref)  # a float32 run's theta is promoted to float64 exactly
-    gaps = row_gaps([(ref[k],) for k in ks], [(xp.astype(snap.kept[k][1], xp.float64),) for k in ks])
+    as64 = lambda t: t if t.dtype == xp.float64 else xp.astype(t, xp.float64)  # noqa: E731
+    gaps = row_gaps([(ref[k],) for k in ks], [(as64(snap.kept[k][1]),) for k in ks])
     return dict(loss_end_float64=obj.loss(thetaK), theta_distance_to_float64=float(gaps.max()),
                 theta_distance_to_float64_end=float(gaps[ks.index(cfg.steps)]), float64_note="")
 
