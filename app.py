@@ -13,9 +13,11 @@ from dashboard.site import PAGES
 # One BLAS thread for the server's whole life (once per process): a class's sessions are its
 # parallelism, the pages' products are small, and a second thread spinning beside each one
 # doubled the CPU a render cost. The pages' shell commands say --blas-threads 1 where they time.
-# (Only in a served app: a test process that runs pages through AppTest keeps its own setting.)
+# The garbage collector stops walking what the server loaded (frame.freeze_loaded).
+# (Only in a served app: a test process that runs pages through AppTest keeps its own settings.)
 if runtime.exists():
     hold_blas_threads(1)
+    frame.freeze_loaded()
 
 # Lecture mode starts with the sidebar folded away (from the link, or the toggle's last value).
 lecture = st.session_state.get("lecture", st.query_params.get("lecture") == "true")

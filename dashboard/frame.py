@@ -12,6 +12,8 @@ after it; a page calls :func:`page` once.
 
 from __future__ import annotations
 
+import functools
+import gc
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -109,6 +111,16 @@ PAGE_SCRIPT = """
 })();
 </script>
 """
+
+
+@functools.cache
+def freeze_loaded() -> None:
+    """Once per server process: what it has loaded by its first render (Streamlit, NumPy,
+    pandas, plotly, the lab: over a million objects) leaves the garbage collector's view, which
+    otherwise walked all of it in a full collection every few renders (90 ms each, measured
+    with tests/load_classroom.py's server). What renders allocate is collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 def sidebar(url_path: str) -> widgets.Shared:
