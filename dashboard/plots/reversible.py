@@ -8,7 +8,16 @@ from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
 from core.training.objectives import LossSurface
-from dashboard.plots.theme import NEUTRAL, PALETTE, SEQUENTIAL, animation_menus, styled, template_dict, with_frames
+from dashboard.plots.theme import (
+    NEUTRAL,
+    PALETTE,
+    SEQUENTIAL,
+    animation_menus,
+    styled,
+    template_dict,
+    typed_array,
+    with_frames,
+)
 
 
 def _frame_steps(K: int, frames: int) -> list[int]:
@@ -25,6 +34,15 @@ def trajectory_extent(theta: np.ndarray, pad: float = 0.15, least: float = 0.2) 
     return [(float(lo[i] - margin[i]), float(hi[i] + margin[i])) for i in range(len(lo))]
 
 
+HIDDEN = "rgba(0,0,0,0)"  # a segment of the inverse path not yet undone
+
+
+def _segments(shown: list[int]) -> list[tuple[int, int]]:
+    """The inverse path cut at the frames' steps: segment j runs from k = shown[j] down to
+    shown[j + 1] (``shown`` descending), so frame i (k = shown[i]) shows segments 0 to i - 1."""
+    return [(shown[j + 1], shown[j]) for j in range(len(shown) - 1)]
+
+
 def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, surface: LossSurface | None = None,
                          coords: list[int] | None = None, frames: int = 50, title: str = "") -> go.Figure:
     """The forward trajectory (solid) and the inverse trajectory (dashed, drawn from step K back
@@ -32,12 +50,18 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
     the inverse never got back. With ``surface`` (x, y, J) the view is the (θ₁, θ₂) plane over
     the contours of J; otherwise each coordinate θᵢ is drawn against k.
 
-    Built as a plain figure dict (plotly's validation of it, and of its fifty slider steps, cost
-    several times the figure's numbers; a test validates the result)."""
+    The dashed path is sent once, as one segment per frame interval; a frame only sets which
+    segments are drawn (their line colour, which plotly changes without a redraw) and moves the
+    markers. (Sent as the path so far in every frame, fifty frames of a 1,000-step run came to
+    800 KB.) Built as a plain figure dict (plotly's validation of it, and of its fifty slider
+    steps, cost several times the figure's numbers; a test validates the result)."""
     K = len(k) - 1
     shown = _frame_steps(K, frames)
+    segments = _segments(shown)
     orange, blue = PALETTE[1], PALETTE[0]
     column = lambda a, i: np.ascontiguousarray(a[:, i], dtype=np.float64)  # noqa: E731
+    dashed = dict(width=2.5, dash="dash")
+    steps = np.asarray(k)  # integers: sent in the fewest bytes that hold them
     if surface is not None:
         J = np.asarray(surface.J)
         data = [dict(type="contour", x=np.asarray(surface.x, dtype=np.float64),
@@ -46,12 +70,11 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
                      contours=dict(showlines=True), hoverinfo="skip", name="log₁₀ J"),
                 dict(type="scatter", x=column(fwd, 0), y=column(fwd, 1), mode="lines", name="forward θ(k)",
                      line=dict(color=blue, width=7), opacity=0.45)]
+        paths = [(lambda lo, hi: column(inv[lo:hi + 1][::-1], 0), lambda lo, hi: column(inv[lo:hi + 1][::-1], 1),
+                  "inverse θ(k)", orange)]
 
-        def dynamic(kk: int) -> list[dict]:
-            part = inv[kk:][::-1]
-            return [dict(type="scatter", x=column(part, 0), y=column(part, 1), mode="lines", name="inverse θ(k)",
-                         line=dict(color=orange, width=2.5, dash="dash")),
-                    dict(type="scatter", x=[float(inv[kk, 0])], y=[float(inv[kk, 1])], mode="markers",
+        def markers(kk: int) -> list[dict]:
+            return [dict(type="scatter", x=[float(inv[kk, 0])], y=[float(inv[kk, 1])], mode="markers",
                          name=f"inverse at k = {kk}", showlegend=False,
                          marker=dict(size=14, color=orange, line=dict(width=2, color=NEUTRAL))),
                     dict(type="scatter", x=[float(fwd[kk, 0])], y=[float(fwd[kk, 1])], mode="markers",
@@ -63,30 +86,43 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
     else:
         m = fwd.shape[1]
         names = [f"θ[{c}]" for c in (coords or range(m))]
-        steps = np.asarray(k)  # integers: sent in the fewest bytes that hold them
         data = [dict(type="scatter", x=steps, y=column(fwd, i), mode="lines", name=f"forward {names[i]}",
                      line=dict(color=PALETTE[i % 3 * 2], width=7), opacity=0.4) for i in range(m)]
+        at = steps.astype(np.float64)  # float64 vectors take the fast encoding (theme.typed_array)
+        paths = [(lambda lo, hi: at[lo:hi + 1][::-1], lambda lo, hi, i=i: column(inv[lo:hi + 1][::-1], i),
+                  f"inverse {names[i]}", PALETTE[i % 3 * 2 + 1]) for i in range(m)]
 
-        def dynamic(kk: int) -> list[dict]:
-            out = [dict(type="scatter", x=steps[kk:], y=column(inv[kk:], i), mode="lines",
-                        name=f"inverse {names[i]}", line=dict(color=PALETTE[i % 3 * 2 + 1], width=2.5, dash="dash"))
-                   for i in range(m)]
-            out.append(dict(type="scatter", x=[kk] * m, y=[float(v) for v in inv[kk]], mode="markers",
-                            showlegend=False, name=f"inverse at k = {kk}",
-                            marker=dict(size=11, color=orange, line=dict(width=1, color=NEUTRAL))))
-            return out
+        def markers(kk: int) -> list[dict]:
+            return [dict(type="scatter", x=[kk] * m, y=[float(v) for v in inv[kk]], mode="markers",
+                         showlegend=False, name=f"inverse at k = {kk}",
+                         marker=dict(size=11, color=orange, line=dict(width=1, color=NEUTRAL)))]
 
         axes = dict(xaxis=dict(title=dict(text="step k"), range=[-0.02 * K, 1.02 * K]),
                     yaxis=dict(title=dict(text="θᵢ(k)")))
-    first_dynamic = len(data)
-    data += dynamic(shown[-1])  # the picture before Play: everything undone
-    traces = list(range(first_dynamic, len(data)))
+    segments_of = []  # per path: its segments as plain traces (typed arrays), sent after the rest
+    for xs, ys, name, colour in paths:  # a legend entry for each path
+        data.append(dict(type="scatter", x=[None], y=[None], mode="lines", name=name, legendgroup=name,
+                         line=dict(color=colour, **dashed)))
+        segments_of.append([dict(type="scatter", x=typed_array(xs(lo, hi)), y=typed_array(ys(lo, hi)), mode="lines",
+                                 name=name, legendgroup=name, showlegend=False, hoverinfo="skip",
+                                 line=dict(color=colour, **dashed)) for lo, hi in segments])
+    first_marker = len(data)
+    data += markers(shown[-1])  # the picture before Play: everything undone
+    tail = [trace for path in segments_of for trace in path]  # all drawn: everything undone
+    traces = list(range(first_marker, len(data) + len(tail)))  # the markers, then the segments
     layout = dict(template=template_dict(), title=dict(text=title, x=0.0, xanchor="left"), height=600,
                   legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0), margin=dict(t=110, b=150), **axes,
                   **animation_menus([str(kk) for kk in shown], prefix="undone back to k = ", duration=90,
                                     redraw=False, from_current=False, active=len(shown) - 1))
-    return with_frames(dict(data=data, layout=layout),
-                       [dict(name=str(kk), data=dynamic(kk), traces=traces) for kk in shown])
+    on = [dict(line=dict(color=trace["line"]["color"])) for trace in tail]
+    off = dict(line=dict(color=HIDDEN))  # shared by the frames: they are sent as they are
+
+    def frame(i: int, kk: int) -> dict:
+        lines = [on[n] if n % len(segments) < i else off for n in range(len(tail))]
+        return dict(name=str(kk), data=markers(kk) + lines, traces=traces)
+
+    return with_frames(dict(data=data, layout=layout), [frame(i, kk) for i, kk in enumerate(shown)],
+                       plain=True, tail=tail)
 
 
 def reconstruction_errors(curves: dict[str, tuple[np.ndarray, np.ndarray]],

@@ -108,11 +108,20 @@ class AnimatedFigure(go.Figure):
     frame's every trace into a validated object (for a hundred frames, ten times what the
     numbers cost), then copies them all back into dicts for the browser. The frames hold the
     same kinds of traces as the figure, which was validated when it was built; the browser
-    tests draw every animation, and a test validates the frames of each one."""
+    tests draw every animation, and a test validates the frames of each one.
 
-    def __init__(self, fig: go.Figure | dict, frames: list[dict]) -> None:
+    ``to_dict`` gives what plotly's would (each NumPy array as its typed-array spec), without
+    plotly's deep copy and its questions about every value (:func:`_as_sent`); frames made
+    ``plain`` (no NumPy arrays in them, only what JSON holds) are sent as they are. ``tail``:
+    more traces, plain too, sent after the figure's own (a frame counts them from
+    ``len(fig.data)``): plotly makes an object of every trace of a figure, some 0.1 ms each."""
+
+    def __init__(self, fig: go.Figure | dict, frames: list[dict], plain: bool = False,
+                 tail: list[dict] | None = None) -> None:
         super().__init__(fig if isinstance(fig, dict) else fig.to_dict(), _validate=False)
         self._lab_frames = frames
+        self._lab_plain = plain
+        self._lab_tail = tail or []
 
     @property
     def animation_frames(self) -> list[dict]:
@@ -120,9 +129,8 @@ class AnimatedFigure(go.Figure):
         return self._lab_frames
 
     def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out["frames"] = _as_sent(self._lab_frames)
-        return out
+        return {"data": _as_sent(self._data) + self._lab_tail, "layout": _as_sent(self._layout),
+                "frames": self._lab_frames if self._lab_plain else _as_sent(self._lab_frames)}
 
 
 def _as_sent(value: Any, key: str = "") -> Any:
@@ -149,11 +157,13 @@ def typed_array(a: np.ndarray) -> Any:
     return to_typed_array_spec(a)
 
 
-def with_frames(fig: go.Figure | dict, frames: list[dict]) -> AnimatedFigure:
+def with_frames(fig: go.Figure | dict, frames: list[dict], *, plain: bool = False,
+                tail: list[dict] | None = None) -> AnimatedFigure:
     """``fig`` (a figure, or a plain figure dict of what plotly accepts) with animation
     ``frames`` given as plain dicts (``data``, ``name``, ``layout``, ``traces``), kept as they
-    are until the figure is sent (:class:`AnimatedFigure`)."""
-    return AnimatedFigure(fig, frames)
+    are until the figure is sent (:class:`AnimatedFigure`); ``plain``: the frames hold no NumPy
+    arrays, only what JSON holds; ``tail``: plain traces sent after the figure's own."""
+    return AnimatedFigure(fig, frames, plain, tail)
 
 
 def animation_controls(fig: go.Figure, names: list[str], **options: Any) -> None:

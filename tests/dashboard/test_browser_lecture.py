@@ -140,6 +140,41 @@ def test_pausing_the_wavefront_animation_raises_no_error(browser, server_url):
         context.close()
 
 
+# the dashed inverse path's segments, as drawn: their stroke opacity (0: not undone yet)
+SEGMENTS = """() => Array.from(document.querySelectorAll('.scatterlayer .trace'))
+    .map(t => t.querySelector('.js-line')).filter(l => l && l.style.strokeDasharray)
+    .map(l => Number(getComputedStyle(l).strokeOpacity))"""
+
+
+def test_the_momentum_animation_undoes_the_path_frame_by_frame(browser, server_url):
+    """The inverse path is drawn once, in segments; the slider's frames show only the steps
+    undone so far: none at k = K, about half at k = K/2, all at k = 0."""
+    spec = next(p for p in PAGES if p.url_path == "reversible")
+    context, page, errors = open_view(browser, server_url, spec, size=(1400, 1000), query="")
+    try:
+        drawn = page.evaluate(SEGMENTS)  # before Play: everything undone
+        assert len(drawn) >= 40 and all(o == 1 for o in drawn), drawn
+        ticks = page.locator(".js-plotly-plot .slider-tick-rect")  # k = K first, 0 last
+        touch = page.locator(".js-plotly-plot .slider-rail-touch-rect").first
+
+        def choose(n: int) -> None:  # press the slider's rail where its n-th step lies
+            touch.scroll_into_view_if_needed()
+            rail, tick = touch.bounding_box(), ticks.nth(n).bounding_box()
+            page.mouse.click(tick["x"] + tick["width"] / 2, rail["y"] + rail["height"] / 2)
+            page.wait_for_timeout(500)
+
+        choose(0)
+        none = page.evaluate(SEGMENTS)
+        assert not any(none), f"nothing is undone at k = K: {none}"
+        choose(ticks.count() // 2)
+        half = page.evaluate(SEGMENTS)
+        assert 0.3 < sum(half) / len(half) < 0.7, half
+        assert half[:sum(half)] == [1] * sum(half), "the segments next to k = K come first"
+        assert not errors, errors
+    finally:
+        context.close()
+
+
 def test_long_work_shows_a_progress_bar_with_the_step_and_the_time_left(browser, server_url):
     spec = next(p for p in PAGES if p.url_path == "mdrnn-vs-conv")
     query = "lecture=true&compare_tab=Warping+test&mvcw_epochs=8&mvcw_n_train=400&seed=7"

@@ -44,8 +44,10 @@ def _array(value):
     import numpy as np
 
     if isinstance(value, dict):
-        shape = tuple(int(n) for n in str(value["shape"]).split(","))
-        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"]).reshape(shape)
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        if "shape" not in value:  # a vector
+            return flat
+        return flat.reshape(tuple(int(n) for n in str(value["shape"]).split(",")))
     return np.asarray(value)
 
 
@@ -96,6 +98,52 @@ def test_figures_built_without_validation_are_valid():
     assert [t.xaxis for t in maps_fig.data if t.type == "heatmap"] == ["x", "x2", "x3", "x4", "x5"]
     assert maps_fig.layout.yaxis3.scaleanchor == "x3" and len(maps_fig.layout.shapes) == 5
     assert len(figures[2].frames) == 6 and figures[2].frames[0].name == "30"  # nothing undone first
+
+
+def test_the_inverse_path_is_sent_once_and_each_frame_draws_the_steps_undone():
+    """Each frame of the momentum animation draws, of the inverse path's segments, exactly the
+    points from K back to its k (NaN where the inverse never got back, as before), hides the
+    others, and puts the marker at its k. The frames hold only JSON's types and the path is sent
+    once, in both views (θ₁ against θ₂, and each coordinate against k)."""
+    import json
+
+    import numpy as np
+
+    from dashboard.plots.reversible import HIDDEN
+
+    rng = np.random.default_rng(2)
+    K = 37
+    k = np.arange(K + 1)
+    fwd = np.cumsum(rng.standard_normal((K + 1, 2)), axis=0)
+    inv = fwd + 1e-3 * rng.standard_normal(fwd.shape)
+    inv[:4] = np.nan  # the inverse overflowed before it got back to k = 3
+    surface = LossSurface(x=np.linspace(-9, 9, 5), y=np.linspace(-9, 9, 5), J=rng.random((5, 5)))
+    for plane in (True, False):
+        fig = plots.trajectory_animation(k, fwd, inv, surface=surface if plane else None, frames=8)
+        sent = fig.to_dict()
+        json.dumps(sent["frames"])  # plain: nothing but JSON's types
+        data = sent["data"]
+        tail = [i for i, t in enumerate(data) if t.get("hoverinfo") == "skip" and t["type"] == "scatter"]
+        per_path = len(sent["frames"]) - 1
+        paths = [tail[n:n + per_path] for n in range(0, len(tail), per_path)]
+        assert len(paths) == (1 if plane else 2) and len(tail) == len(paths) * per_path
+        wanted = [(inv[:, 0], inv[:, 1])] if plane else [(k.astype(float), inv[:, i]) for i in range(2)]
+        for frame in sent["frames"]:
+            kk = int(frame["name"])
+            update = dict(zip(frame["traces"], frame["data"], strict=True))
+            for segments, (want_x, want_y) in zip(paths, wanted, strict=True):
+                drawn = [i for i in segments if update[i]["line"]["color"] != HIDDEN]
+                assert drawn == segments[:len(drawn)], "the segments next to K are drawn first"
+                if kk == K:
+                    assert not drawn
+                    continue
+                for axis, want in (("x", want_x), ("y", want_y)):
+                    parts = [_array(data[i][axis]) for i in drawn]
+                    got = np.concatenate([parts[0]] + [p[1:] for p in parts[1:]])  # joints once
+                    np.testing.assert_array_equal(got, want[kk:][::-1])
+            marker = next(d for d in frame["data"] if d.get("mode") == "markers")
+            np.testing.assert_array_equal(marker["x"][0], inv[kk, 0] if plane else kk)
+        assert len(json.dumps(sent["frames"])) < 60 * len(tail) * len(sent["frames"]) + 2000 * len(sent["frames"])
 
 
 def test_typed_arrays_are_plotlys_own_encoding():
