@@ -163,3 +163,24 @@ def test_typed_arrays_are_plotlys_own_encoding():
             assert got == want
         else:
             np.testing.assert_array_equal(got, want)
+
+
+def test_charts_are_encoded_by_orjson_to_the_same_values():
+    """requirements.txt brings orjson, which plotly takes for its JSON when installed ("auto"):
+    the figure the browser gets holds the same values as with the standard library's encoder
+    (NaN as null in both)."""
+    import json
+
+    import numpy as np
+    import orjson
+    import plotly.io as pio
+
+    assert pio.json.config.default_engine in ("auto", "orjson") and orjson.dumps([1.5]) == b"[1.5]"
+    rng = np.random.default_rng(2)
+    k = np.arange(38)
+    fwd = np.cumsum(rng.standard_normal((38, 2)), axis=0)
+    inv = fwd.copy()
+    inv[:4] = np.nan
+    fig = plots.trajectory_animation(k, fwd, inv, frames=8)
+    fast, plain = (json.loads(pio.to_json(fig, validate=False, engine=e)) for e in ("orjson", "json"))
+    assert fast == plain and fast["frames"][-1]["data"][0]["y"][0] is None
