@@ -28,9 +28,38 @@ Observer = Any  # observer(k, p(k), theta(k)): core.training.exact.Observer
 SMALL = NumpyBeta.SMALL  # parameters: at most this many take these passes
 
 
-def _floats(values: list[int], unit: float) -> np.ndarray:
-    """X 2^-F as a new float64 array (Python rounds an integer to a float as NumPy casts it)."""
-    return np.array([x * unit for x in values])
+class _Seen:
+    """The states a pass shows its observer, handed over in blocks: the pass keeps its own
+    lists of each step (it makes new ones at every step), and every :attr:`BLOCK` steps, and at
+    the end (also by an error), the observer is called for each of them with float64 rows of
+    one block. (Observed step by step, with two new arrays each, observing took about a third
+    of a pass of two parameters; in blocks, a quarter to a half less.) ``unit``: the
+    states are integers X, shown as X 2^-F (NumPy casts int64 to float64 as Python rounds an
+    integer, and the scaling by a power of two is exact)."""
+
+    BLOCK = 4096
+
+    def __init__(self, observer: Observer, unit: float | None = None) -> None:
+        self.observer, self.unit = observer, unit
+        self.ks: list[int] = []
+        self.rows: list[list] = []  # p, theta of each step, in turn
+
+    def add(self, k: int, P: list, T: list) -> None:
+        self.ks.append(k)
+        self.rows += (P, T)
+        if len(self.ks) >= self.BLOCK:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.ks:
+            return
+        block = np.array(self.rows, dtype=np.float64 if self.unit is None else np.int64)
+        if self.unit is not None:
+            block = block.astype(np.float64) * self.unit
+        observer = self.observer
+        for k, p, theta in zip(self.ks, block[0::2], block[1::2], strict=True):
+            observer(k, p, theta)
+        self.ks, self.rows = [], []
 
 
 def forward_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
@@ -45,14 +74,13 @@ def forward_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
     heads: list[tuple[int, list[int]]] = []  # (words spilled, heads) before each step, for ``bits``
     K = len(alphas)
     every = max(1, K // 100)
+    seen = None if observer is None else _Seen(observer, unit)
     try:
         for k in range(K):
-            if observer is not None:  # theta's floats serve the gradient too
-                theta = np.array([x * unit for x in T])
-                observer(k, _floats(P, unit), theta)
-            else:
-                theta_f[:] = [x * unit for x in T]
-                theta = theta_f
+            if seen is not None:
+                seen.add(k, P, T)
+            theta_f[:] = [x * unit for x in T]
+            theta = theta_f
             if bits is not None:
                 heads.append((buf.spilled, H))
             alpha, n = float(alphas[k]), ns[k]
@@ -79,13 +107,15 @@ def forward_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
             T = [t + x for t, x in zip(T, P, strict=True)]
             if k % every == 0:
                 progress(k / K, f"exact forward step {k:,} of {K:,}")
-        if observer is not None:
-            observer(K, _floats(P, unit), _floats(T, unit))
+        if seen is not None:
+            seen.add(K, P, T)
         if bits is not None:
             heads.append((buf.spilled, H))
             bits.extend(_bits_held(heads, st.theta.shape[0]))
     finally:
         st.p[:], st.theta[:], buf.head[:] = P, T, H
+        if seen is not None:
+            seen.flush()
 
 
 def inverse_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
@@ -99,10 +129,11 @@ def inverse_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
     P, T, H = st.p.tolist(), st.theta.tolist(), buf.head.tolist()
     K = len(alphas)
     every = max(1, K // 100)
+    seen = None if observer is None else _Seen(observer, unit)
     try:
         for k in range(K - 1, -1, -1):
-            if observer is not None:
-                observer(k + 1, _floats(P, unit), _floats(T, unit))
+            if seen is not None:
+                seen.add(k + 1, P, T)
             alpha, n = float(alphas[k]), ns[k]
             scale = alpha * lift
             T = [t - x for t, x in zip(T, P, strict=True)]
@@ -126,10 +157,12 @@ def inverse_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
                 P, H = st.p.tolist(), buf.head.tolist()
             if k % every == 0:
                 progress((K - k) / K, f"exact inverse step {K - k:,} of {K:,}")
-        if observer is not None:
-            observer(0, _floats(P, unit), _floats(T, unit))
+        if seen is not None:
+            seen.add(0, P, T)
     finally:
         st.p[:], st.theta[:], buf.head[:] = P, T, H
+        if seen is not None:
+            seen.flush()
 
 
 def forward_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray, betas: np.ndarray, limit: float, *,
@@ -140,22 +173,25 @@ def forward_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray
     P, T = p.tolist(), theta.tolist()
     K = len(alphas)
     every = max(1, K // 100)
-    for k in range(K):
-        theta = np.array(T)
-        if observer is not None:
-            observer(k, np.array(P), theta)
-        a, b = float(alphas[k]), float(betas[k])
-        g = obj.grad(theta).tolist()
-        P = [x * b - v * a for x, v in zip(P, g, strict=True)]  # p <- beta p - alpha g, rounded as NumPy's
-        T = [t + x for t, x in zip(T, P, strict=True)]
-        if not (top := abs_max(T)) < limit:
-            return np.array(P), np.array(T), (k + 1, top, a)
-        if k % every == 0:
-            progress(k / K, f"forward step {k:,} of {K:,}")
-    p, theta = np.array(P), np.array(T)
-    if observer is not None:
-        observer(K, p, theta)
-    return p, theta, None
+    seen = None if observer is None else _Seen(observer)
+    try:
+        for k in range(K):
+            if seen is not None:
+                seen.add(k, P, T)
+            a, b = float(alphas[k]), float(betas[k])
+            g = obj.grad(np.array(T)).tolist()
+            P = [x * b - v * a for x, v in zip(P, g, strict=True)]  # p <- beta p - alpha g, rounded as NumPy's
+            T = [t + x for t, x in zip(T, P, strict=True)]
+            if not (top := abs_max(T)) < limit:
+                return np.array(P), np.array(T), (k + 1, top, a)
+            if k % every == 0:
+                progress(k / K, f"forward step {k:,} of {K:,}")
+        if seen is not None:
+            seen.add(K, P, T)
+        return np.array(P), np.array(T), None
+    finally:
+        if seen is not None:
+            seen.flush()
 
 
 def inverse_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray, betas: np.ndarray, *,
@@ -165,21 +201,25 @@ def inverse_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray
     P, T = p.tolist(), theta.tolist()
     K = len(alphas)
     every = max(1, K // 100)
-    for k in range(K - 1, -1, -1):
-        if observer is not None:
-            observer(k + 1, np.array(P), np.array(T))
-        a, b = float(alphas[k]), float(betas[k])
-        T = [t - x for t, x in zip(T, P, strict=True)]
-        g = obj.grad(np.array(T)).tolist()
-        P = [(x + v * a) / b for x, v in zip(P, g, strict=True)]
-        if not abs_max(T) < math.inf:  # inf or NaN: the drift overflowed
-            return np.array(P), np.array(T), K - 1 - k
-        if k % every == 0:
-            progress((K - k) / K, f"inverse step {K - k:,} of {K:,}")
-    p, theta = np.array(P), np.array(T)
-    if observer is not None:
-        observer(0, p, theta)
-    return p, theta, K
+    seen = None if observer is None else _Seen(observer)
+    try:
+        for k in range(K - 1, -1, -1):
+            if seen is not None:
+                seen.add(k + 1, P, T)
+            a, b = float(alphas[k]), float(betas[k])
+            T = [t - x for t, x in zip(T, P, strict=True)]
+            g = obj.grad(np.array(T)).tolist()
+            P = [(x + v * a) / b for x, v in zip(P, g, strict=True)]
+            if not abs_max(T) < math.inf:  # inf or NaN: the drift overflowed
+                return np.array(P), np.array(T), K - 1 - k
+            if k % every == 0:
+                progress((K - k) / K, f"inverse step {K - k:,} of {K:,}")
+        if seen is not None:
+            seen.add(0, P, T)
+        return np.array(P), np.array(T), K
+    finally:
+        if seen is not None:
+            seen.flush()
 
 
 def _bits_held(heads: list[tuple[int, list[int]]], D: int) -> list[tuple[int, float]]:

@@ -70,6 +70,30 @@ def test_an_overflow_stops_both_paths_at_the_same_step_with_the_same_state():
     assert np.abs(states[0][1]).max() < 2**62, "the state it stopped in is inside the range: nothing wrapped"
 
 
+@pytest.mark.parametrize("block", [7, 4096])
+def test_observers_see_every_step_up_to_an_error_as_the_array_pass_shows_them(monkeypatch, block):
+    """The states are handed to observers in blocks (here also of 7 steps): an exact pass
+    stopped by an overflow, and a float pass stopped by divergence, have shown their observers
+    the same steps and the same floats as the array passes, up to the step they stopped at."""
+    from core.training import small
+
+    monkeypatch.setattr(small._Seen, "BLOCK", block)
+    seen = []
+    for backend in (NP, STRICT):
+        obj = make_objective("quadratic", backend, D=4, cond=1.0)
+        st = ExactState.start(backend.xp.zeros_like(obj.theta0), obj.theta0, 48, 16)
+        exact_rec, float_rec = Recorder(4, fresh=True), Recorder(4)
+        with pytest.raises(ConfigError, match="overflow the fixed-point range"):
+            forward_exact(obj, st, np.full(100, 5.0), [58982] * 100, observer=exact_rec)
+        with pytest.raises(ConfigError, match="diverge"):
+            forward_float(obj, backend.xp.zeros_like(obj.theta0), obj.theta0, np.full(100, 5.0), np.full(100, 0.9),
+                          observer=float_rec)
+        seen.append([exact_rec.steps, exact_rec.p, exact_rec.theta, float_rec.steps, float_rec.p, float_rec.theta])
+    assert len(seen[0][0]) > 8 and len(seen[0][3]) > 8, "both ran more than one block of 7 before stopping"
+    for a, b in zip(*seen, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _float_passes(backend, objective, D, alphas, betas, dtype="float64"):
     obj = make_objective(objective, backend, D=D, seed=4, dtype=dtype)
     fwd, back = Recorder(obj.D), Recorder(obj.D)
