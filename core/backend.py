@@ -59,7 +59,10 @@ def abs_max(x: Any) -> float:
 
 
 def _listed_abs_max(values: list[Any]) -> float:
-    return math.nan if any(v != v for v in values) else float(max(map(abs, values)))
+    total = sum(values)  # NaN only if a NaN is among them (or both infinities are): then look
+    if total != total and any(v != v for v in values):
+        return math.nan
+    return float(max(map(abs, values)))
 
 
 def is_cupy(xp: Any) -> bool:
