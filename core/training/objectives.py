@@ -75,11 +75,11 @@ class Quadratic:
 
     def grad(self, theta: Any, out: Any = None) -> Any:
         """A theta; with NumPy and ``out`` given, written into ``out`` in place (same bits)."""
+        if out is not None and self.A is not None and isinstance(theta, np.ndarray):  # asked at every step
+            return np.matmul(self.A, theta, out=out)
         xp = namespace(theta)
         if out is None or xp is not np:
             return self._reflect(self.lam * self._reflect(theta)) if self.A is None else xp.matmul(self.A, theta)
-        if self.A is not None:
-            return np.matmul(self.A, theta, out=out)
         y = self._scratch(theta)
         np.multiply(self.u, 2 * np.vecdot(self.u, theta), out=y)
         np.subtract(theta, y, out=y)  # R theta
