@@ -51,9 +51,9 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
     the contours of J; otherwise each coordinate θᵢ is drawn against k.
 
     The dashed path is sent once, as one segment per frame interval; a frame only sets which
-    segments are drawn (their line colour, which plotly changes without a redraw) and moves the
-    markers. (Sent as the path so far in every frame, fifty frames of a 1,000-step run came to
-    800 KB.) Built as a plain figure dict (plotly's validation of it, and of its fifty slider
+    segments are drawn (their line colour) and moves the markers. (Sent as the path so far in
+    every frame, fifty frames of a 1,000-step run came to 800 KB.) Over the contours of J each
+    frame is drawn with a redraw: without one, plotly drops the contour trace at the first frame. Built as a plain figure dict (plotly's validation of it, and of its fifty slider
     steps, cost several times the figure's numbers; a test validates the result)."""
     K = len(k) - 1
     shown = _frame_steps(K, frames)
@@ -113,7 +113,7 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
     layout = dict(template=template_dict(), title=dict(text=title, x=0.0, xanchor="left"), height=600,
                   legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0), margin=dict(t=110, b=150), **axes,
                   **animation_menus([str(kk) for kk in shown], prefix="undone back to k = ", duration=90,
-                                    redraw=False, from_current=False, active=len(shown) - 1))
+                                    redraw=surface is not None, from_current=False, active=len(shown) - 1))
     on = [dict(line=dict(color=trace["line"]["color"])) for trace in tail]
     off = dict(line=dict(color=HIDDEN))  # shared by the frames: they are sent as they are
 

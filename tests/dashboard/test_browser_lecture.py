@@ -148,7 +148,8 @@ SEGMENTS = """() => Array.from(document.querySelectorAll('.scatterlayer .trace')
 
 def test_the_momentum_animation_undoes_the_path_frame_by_frame(browser, server_url):
     """The inverse path is drawn once, in segments; the slider's frames show only the steps
-    undone so far: none at k = K, about half at k = K/2, all at k = 0."""
+    undone so far: none at k = K, about half at k = K/2, all at k = 0; the contours of J stay
+    (plotly drops a contour trace from frames drawn without a redraw)."""
     spec = next(p for p in PAGES if p.url_path == "reversible")
     context, page, errors = open_view(browser, server_url, spec, size=(1400, 1000), query="")
     try:
@@ -170,6 +171,7 @@ def test_the_momentum_animation_undoes_the_path_frame_by_frame(browser, server_u
         half = page.evaluate(SEGMENTS)
         assert 0.3 < sum(half) / len(half) < 0.7, half
         assert half[:sum(half)] == [1] * sum(half), "the segments next to k = K come first"
+        assert page.locator(".js-plotly-plot .contourlayer path").count() > 10, "the contours of J are still drawn"
         assert not errors, errors
     finally:
         context.close()
