@@ -104,6 +104,12 @@ def sensitivity_map(net: GridNet, params: dict[str, Any], x: Any, i: int, j: int
                 parts[corner] = S
             total += S ** 2
         return np.sqrt(total)
+    if net.recurrent and (i + 1 < R or j + 1 < C):
+        # A sweep from the top-left corner reaches (i, j) from the cells above-left of it alone:
+        # the map is that block's map, on a grid that ends at (i, j), and exactly zero elsewhere.
+        S = np.zeros((R, C))
+        S[:i + 1, :j + 1] = sensitivity_map(net, params, x[:, :i + 1, :j + 1], i, j)
+        return S
     F = net.F
     # one adjoint per output unit: the MDLSTM reads one forward pass's states for all of them,
     # the other models run one copy of the input per unit

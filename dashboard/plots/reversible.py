@@ -53,8 +53,9 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
     The dashed path is sent once, as one segment per frame interval; a frame only sets which
     segments are drawn (their line colour) and moves the markers. (Sent as the path so far in
     every frame, fifty frames of a 1,000-step run came to 800 KB.) Over the contours of J each
-    frame is drawn with a redraw: without one, plotly drops the contour trace at the first frame. Built as a plain figure dict (plotly's validation of it, and of its fifty slider
-    steps, cost several times the figure's numbers; a test validates the result)."""
+    frame is drawn with a redraw: without one, plotly drops the contour trace at the first frame.
+    Built as a plain figure dict (plotly's validation of it, and of its fifty slider steps, cost
+    several times the figure's numbers; a test validates the result)."""
     K = len(k) - 1
     shown = _frame_steps(K, frames)
     segments = _segments(shown)

@@ -146,3 +146,24 @@ def test_the_one_direction_maps_taken_from_the_four_direction_sweeps_are_their_o
     for key, net in context.sensitivity_nets(cfg).items():
         alone = sensitivity_map(net, net.init(be, 3, "float64", cfg.scale), x, cfg.i_star, cfg.j_star)
         np.testing.assert_array_equal(models[key].map, alone, err_msg=key)
+
+
+@pytest.mark.parametrize("net", [GridNet("mdrnn", 2, 3), GridNet("mdlstm", 2, 3, cell="graves"),
+                                 GridNet("mdlstm", 2, 3)], ids=lambda n: n.label)
+def test_a_one_direction_map_swept_on_the_block_above_left_is_the_whole_grids(net):
+    """The one-direction map is computed on the grid that ends at the output cell (the sweep
+    reaches it from there alone): the map of the same backward sweep over the whole grid, to
+    rounding, with the same exact zeros."""
+    p = net.init(NP, seed=2)
+    x = NP.randn((1, 7, 6, 2), seed=3)
+    for i, j in [(0, 0), (3, 2), (6, 0), (0, 5), (4, 4), (6, 5)]:
+        X = x if net.model == "mdlstm" else np.repeat(x, net.F, axis=0)
+        _, cache = net.forward(p, X)
+        h_bar = np.zeros((net.F, 7, 6, net.F))
+        h_bar[:, i, j, :] = np.eye(net.F)
+        _, x_bar = net.backward(p, cache, h_bar, weights=False)
+        whole = np.sqrt(np.sum(x_bar ** 2, axis=(0, 3)))
+        S = sensitivity_map(net, p, x, i, j)
+        np.testing.assert_array_equal(S == 0, whole == 0)
+        np.testing.assert_allclose(S, whole, rtol=1e-12, atol=0)
+        assert (S > 0).sum() == (i + 1) * (j + 1)
