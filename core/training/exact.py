@@ -27,7 +27,6 @@ themselves: the run still reverses bit for bit, but no longer trains the map it 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +37,7 @@ from core.limits import ConfigError, ProgressFn, no_progress
 from core.training import small
 from core.training.buffer import InfoBuffer, NumpyBeta, divide_beta, multiply_beta
 from core.training.objectives import Objective
-
-Observer = Callable[[int, Any, Any], None]  # observer(k, p(k), theta(k)), float arrays
+from core.training.observers import Observer
 
 MAX_BETA_BITS = 16  # d = 2^s <= 2^16 keeps h d + r below 2^64
 RANGE_BITS = 62  # |X| < 2^62 for theta, p and the step, so any sum of two fits in int64

@@ -31,8 +31,8 @@ from core.backend import Backend, abs_max, namespace
 from core.config import Config, param
 from core.limits import ConfigError, ProgressFn, no_progress, require_memory
 from core.training import buffer, exact, small
-from core.training.exact import Observer
 from core.training.objectives import OBJECTIVES, Objective, make_objective, objective_size
+from core.training.observers import Observer
 
 DIVERGENCE = 1e6  # |theta| beyond this many times max(1, |theta(0)|) counts as diverged
 

@@ -35,6 +35,12 @@ OBJECTIVES = ("quadratic", "rosenbrock", "digits")
 DIGITS_CLASSES = 10
 DIGITS_FEATURES = 64
 DIGITS_D = DIGITS_FEATURES * DIGITS_CLASSES + DIGITS_CLASSES  # W (64, 10) and b (10,)
+# Up to FEW float64 parameters an objective may also offer its gradient in Python's floats,
+# ``grad_floats(theta: list[float]) -> list[float]``, with the bits of ``grad`` on a float64 NumPy
+# vector (same operations, same order: Python's floats are IEEE doubles rounded as NumPy's are);
+# ``None`` where it does not. A training pass of a few parameters (``core.training.small``) keeps
+# theta in Python's floats and pays two conversions and a NumPy call a step without it.
+FEW = 8
 
 
 def objective_size(name: str, D: int) -> int:
@@ -61,8 +67,25 @@ class Quadratic:
         # up to DENSE_MAX parameters the gradient is one product with A itself (fewer calls than
         # the two reflections, which a training step of a few parameters pays for in call time)
         self.A = backend.asarray(self.hessian_host(), dtype) if D <= self.DENSE_MAX else None
+        # up to FEW float64 parameters, A theta is each row's products summed left to right, in
+        # Python's floats and on NumPy vectors alike (a BLAS product may fuse or reorder them)
+        self._rows = self.hessian_host().tolist() if D <= FEW and np.dtype(dtype) == np.float64 else None
+        self.grad_floats = None if self._rows is None else self._grad_floats
 
     DENSE_MAX = 64
+
+    def _grad_floats(self, theta: list[float]) -> list[float]:
+        if len(theta) == 2:  # the 2-D pictures' size, written out
+            t0, t1 = theta
+            (a, b), (c, d) = self._rows
+            return [a * t0 + b * t1, c * t0 + d * t1]
+        out = []
+        for row in self._rows:
+            acc = row[0] * theta[0]
+            for a, t in zip(row[1:], theta[1:], strict=True):
+                acc += a * t
+            out.append(acc)
+        return out
 
     def _reflect(self, x: Any) -> Any:  # R x = x - 2 (u . x) u
         xp = namespace(x)
@@ -75,6 +98,17 @@ class Quadratic:
 
     def grad(self, theta: Any, out: Any = None) -> Any:
         """A theta; with NumPy and ``out`` given, written into ``out`` in place (same bits)."""
+        if self._rows is not None and theta.ndim == 1:  # a few float64 parameters: rows in order
+            if isinstance(theta, np.ndarray):
+                g = self._grad_floats(theta.tolist())
+                if out is None:
+                    return np.array(g)
+                out[:] = g
+                return out
+            acc = self.A[:, 0] * theta[0]  # any array namespace: one rounding an operation, in order
+            for j in range(1, self.D):
+                acc = acc + self.A[:, j] * theta[j]
+            return acc
         if out is not None and self.A is not None and isinstance(theta, np.ndarray):  # asked at every step
             return np.matmul(self.A, theta, out=out)
         xp = namespace(theta)
@@ -114,6 +148,12 @@ class Rosenbrock:
         self.D = 2
         self.theta0_host = np.array([-1.2, 1.0])  # the classical starting point
         self.theta0 = backend.asarray(self.theta0_host, dtype)
+        self.grad_floats = self._grad_floats if np.dtype(dtype) == np.float64 else None
+
+    def _grad_floats(self, theta: list[float]) -> list[float]:  # grad's operations, in its order
+        x, y = theta
+        r = y - x * x
+        return [(-2 * (self.a - x) - 4 * self.b * x * r) / self.b, 2 * r]
 
     def loss(self, theta: Any) -> float:
         x, y = float(theta[0]), float(theta[1])
@@ -182,6 +222,8 @@ class LogisticDigits:
         W, _ = self._split(theta)
         xp = namespace(theta)
         return self._cross_entropy(theta, self.X, self.Y) + 0.5 * self.l2 * float(xp.sum(W * W))
+
+    grad_floats = None  # never a few parameters
 
     def grad(self, theta: Any, out: Any = None) -> Any:
         return self._grad(theta, self.X, self.Y, self.l2)

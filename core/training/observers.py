@@ -3,17 +3,56 @@
 An observer is called as ``observer(k, p, theta)`` after step k (``core.training.exact.Observer``).
 :class:`Snapshots` keeps states on the way forward and measures the reconstruction on the way
 back; :class:`Recorder` keeps a few coordinates for the plots; :func:`chain` calls several.
+
+A pass that holds the states of many steps at once (``core.training.small``) hands them over
+through :func:`blockwise`: ``block(ks, P, theta)`` with float64 rows P[i], theta[i] of step
+ks[i], the same as ``observer(ks[i], P[i], theta[i])`` in turn. The observers here take such a
+block in a few calls; any other observer is called row by row.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from core.backend import namespace, to_numpy
-from core.training.exact import Observer
+
+Observer = Callable[[int, Any, Any], None]  # observer(k, p(k), theta(k)), float arrays
+
+
+def blockwise(observer: Observer) -> Any:
+    """``observer``'s way of taking a block of steps (``block(ks, P, theta)``): its own where
+    it has one, else one call per step."""
+    own = getattr(observer, "block", None)
+    if own is not None:
+        return own
+
+    def rows(ks: list[int], P: np.ndarray, theta: np.ndarray) -> None:
+        for k, p, t in zip(ks, P, theta, strict=True):
+            observer(k, p, t)
+
+    return rows
+
+
+class _Keep:
+    """One side of :class:`Snapshots`: an observer that keeps the states of the wanted steps in
+    ``store`` (a block's rows are its own fresh arrays: kept as they are)."""
+
+    def __init__(self, snap: Snapshots, store: dict[int, tuple[Any, Any]]) -> None:
+        self.snap, self.store = snap, store
+
+    def __call__(self, k: int, p: Any, theta: Any) -> None:
+        if self.snap.wanted(k):
+            self.store[k] = self.snap._hold(p, theta)
+
+    def block(self, ks: list[int], P: np.ndarray, theta: np.ndarray) -> None:
+        wanted, store = self.snap.wanted, self.store
+        for i, k in enumerate(ks):
+            if wanted(k):
+                store[k] = (P[i], theta[i])
 
 
 class Snapshots:
@@ -29,6 +68,8 @@ class Snapshots:
         self.K, self.stride, self.copies = K, stride, copies
         self.kept: dict[int, tuple[Any, Any]] = {}
         self.back: dict[int, tuple[Any, Any]] = {}
+        self.keep = _Keep(self, self.kept)  # the observer of the way forward
+        self.compare = _Keep(self, self.back)  # and of the way back
 
     def wanted(self, k: int) -> bool:
         return k % self.stride == 0 or k == self.K
@@ -40,14 +81,6 @@ class Snapshots:
             return p.copy(), theta.copy()
         xp = namespace(theta)
         return xp.asarray(p, copy=True), xp.asarray(theta, copy=True)
-
-    def keep(self, k: int, p: Any, theta: Any) -> None:
-        if self.wanted(k):
-            self.kept[k] = self._hold(p, theta)
-
-    def compare(self, k: int, p: Any, theta: Any) -> None:
-        if self.wanted(k):
-            self.back[k] = self._hold(p, theta)
 
     def table(self) -> tuple[np.ndarray, np.ndarray]:
         """(k, error) for every kept step; inf where the inverse never got back to k (or got
@@ -88,16 +121,26 @@ def row_gaps(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> np.ndarray:
     return np.where(np.isfinite(worst), worst, math.inf)
 
 
+class _Chain:
+    def __init__(self, observers: list[Observer]) -> None:
+        self.observers = observers
+        self.blocks = [blockwise(o) for o in observers]
+
+    def __call__(self, k: int, p: Any, theta: Any) -> None:
+        for o in self.observers:
+            o(k, p, theta)
+
+    def block(self, ks: list[int], P: np.ndarray, theta: np.ndarray) -> None:
+        for b in self.blocks:
+            b(ks, P, theta)
+
+
 def chain(*observers: Observer | None) -> Observer | None:
+    """One observer that calls each of ``observers`` (None: none) in turn."""
     live = [o for o in observers if o is not None]
     if len(live) < 2:
         return live[0] if live else None
-
-    def each(k: int, p: Any, theta: Any) -> None:
-        for o in live:
-            o(k, p, theta)
-
-    return each
+    return _Chain(live)
 
 
 class Recorder:
@@ -137,6 +180,11 @@ class Recorder:
         pick = xp.asarray(self.index)
         self._p.append(np.array(to_numpy(xp.take(p, pick)), dtype=np.float64))
         self._theta.append(np.array(to_numpy(xp.take(theta, pick)), dtype=np.float64))
+
+    def block(self, ks: list[int], P: np.ndarray, theta: np.ndarray) -> None:
+        self._settle()
+        self.steps += ks
+        self._blocks.append((P[:, self._take], theta[:, self._take]))  # fancy indexing: copies
 
     def _settle(self) -> None:
         """What was handed so far, as blocks of coordinates (in call order: a pass hands either)."""

@@ -19,10 +19,10 @@ from core import timing
 from core.backend import Backend, synchronize
 from core.limits import MEMORY_BUDGET_BYTES, ConfigError, ProgressFn, no_progress, optional, require_time
 from core.training import exact
-from core.training.exact import ExactState, Observer, forward_exact, inverse_exact
+from core.training.exact import ExactState, forward_exact, inverse_exact
 from core.training.momentum import TrainConfig, forward_float, inverse_float, schedules
 from core.training.objectives import make_objective, plot_coordinates
-from core.training.observers import Recorder, Snapshots, chain, row_gaps
+from core.training.observers import Observer, Recorder, Snapshots, chain, row_gaps
 
 
 @dataclass(frozen=True)
@@ -190,19 +190,14 @@ def float64_reference(cfg: TrainConfig, backend: Backend, seed: int, alphas: np.
     it trains; this says whether it trained the map it claims."""
     obj = make_objective(cfg.objective, backend, D=cfg.D, cond=cfg.cond, l2=cfg.l2, seed=seed, dtype="float64")
     xp = backend.xp
-    ref: dict[int, Any] = {}
-
-    def keep(k: int, p: Any, theta: Any) -> None:
-        if k in snap.kept:  # float64 training updates theta in place: a copy
-            ref[k] = xp.asarray(theta, copy=True)
-
+    ref = Snapshots(snap.K, snap.stride)  # the same steps, copied (float64 training updates in place)
     try:
-        _, thetaK = forward_float(obj, xp.zeros_like(obj.theta0), obj.theta0, alphas, betas, observer=keep)
+        _, thetaK = forward_float(obj, xp.zeros_like(obj.theta0), obj.theta0, alphas, betas, observer=ref.keep)
     except ConfigError as exc:  # float64 itself diverges on this schedule
         return dict(float64_note=f"float64 training of this schedule does not finish: {exc}")
-    ks = sorted(ref)  # a float32 run's theta is promoted to float64 exactly
+    ks = sorted(k for k in ref.kept if k in snap.kept)  # a float32 run's theta is promoted to float64 exactly
     as64 = lambda t: t if t.dtype == xp.float64 else xp.astype(t, xp.float64)  # noqa: E731
-    gaps = row_gaps([(ref[k],) for k in ks], [(as64(snap.kept[k][1]),) for k in ks])
+    gaps = row_gaps([(ref.kept[k][1],) for k in ks], [(as64(snap.kept[k][1]),) for k in ks])
     return dict(loss_end_float64=obj.loss(thetaK), theta_distance_to_float64=float(gaps.max()),
                 theta_distance_to_float64_end=float(gaps[ks.index(cfg.steps)]), float64_note="")
 

@@ -7,8 +7,9 @@ buffer's heads) stay Python numbers for the whole pass, with the same operations
 floats are IEEE doubles rounded as NumPy's float64 arithmetic rounds; shifts, floor divisions
 and truncations mean the same for Python's integers as for int64 within the guarded range, and
 an integer becomes a float rounded alike. So the bits are those of the array passes, which
-tests hold these to. Only the gradient is evaluated on a float64 array, by the objective
-itself: the very function of theta the array passes evaluate. An exact step whose buffer spills
+tests hold these to. The gradient is the objective's own: ``grad_floats`` on Python's floats
+where it offers one (the bits of its ``grad`` on a float64 array, which the array passes
+evaluate), else ``grad`` on a float64 array. An exact step whose buffer spills
 or refills a word is handed to the array kernel. The state's arrays hold the pass's state when
 it ends, also by an error.
 """
@@ -23,19 +24,19 @@ import numpy as np
 from core.backend import abs_max
 from core.limits import ProgressFn
 from core.training.buffer import HEAD_HI, HEAD_LO, WORD, NumpyBeta
+from core.training.observers import Observer, blockwise
 
-Observer = Any  # observer(k, p(k), theta(k)): core.training.exact.Observer
 SMALL = NumpyBeta.SMALL  # parameters: at most this many take these passes
 
 
 class _Seen:
     """The states a pass shows its observer, handed over in blocks: the pass keeps its own
     lists of each step (it makes new ones at every step), and every :attr:`BLOCK` steps, and at
-    the end (also by an error), the observer is called for each of them with float64 rows of
-    one block. (Observed step by step, with two new arrays each, observing took about a third
-    of a pass of two parameters; in blocks, a quarter to a half less.) ``unit``: the
-    states are integers X, shown as X 2^-F (NumPy casts int64 to float64 as Python rounds an
-    integer, and the scaling by a power of two is exact)."""
+    the end (also by an error), hands them over as float64 rows of one block, through
+    ``core.training.observers.blockwise`` (the lab's observers take a block in a few calls,
+    any other is called step by step). ``unit``: the states are integers X, shown as X 2^-F
+    (NumPy casts int64 to float64 as Python rounds an integer, and the scaling by a power of
+    two is exact)."""
 
     BLOCK = 4096
 
@@ -56,10 +57,25 @@ class _Seen:
         block = np.array(self.rows, dtype=np.float64 if self.unit is None else np.int64)
         if self.unit is not None:
             block = block.astype(np.float64) * self.unit
-        observer = self.observer
-        for k, p, theta in zip(self.ks, block[0::2], block[1::2], strict=True):
-            observer(k, p, theta)
-        self.ks, self.rows = [], []
+        ks, self.ks, self.rows = self.ks, [], []
+        blockwise(self.observer)(ks, block[0::2], block[1::2])
+
+
+def gradient(obj: Any, scratch: dict[str, np.ndarray] | None = None) -> Any:
+    """grad J of theta given as a list of Python floats, as a list: the objective's own
+    ``grad_floats`` where it has one (``core.training.objectives.FEW``), else its ``grad`` on a
+    float64 array (in ``scratch``'s arrays where given)."""
+    if obj.grad_floats is not None:
+        return obj.grad_floats
+    if scratch is None:
+        return lambda theta: obj.grad(np.array(theta)).tolist()
+    theta_f, g_out = scratch["theta"], scratch["g"]
+
+    def grad(theta: list[float]) -> list[float]:
+        theta_f[:] = theta
+        return obj.grad(theta_f, out=g_out).tolist()
+
+    return grad
 
 
 def forward_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, observer: Observer | None,
@@ -69,7 +85,7 @@ def forward_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
     F, s, buf, guard = st.F, st.s, st.buf, st.guard
     d, unit, lift = 1 << s, 2.0**-F, 2.0**F
     low = d - 1
-    theta_f, g_out = st.scratch["theta"], st.scratch["g"]
+    grad = gradient(obj, st.scratch)
     P, T, H = st.p.tolist(), st.theta.tolist(), buf.head.tolist()
     heads: list[tuple[int, list[int]]] = []  # (words spilled, heads) before each step, for ``bits``
     K = len(alphas)
@@ -79,13 +95,11 @@ def forward_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
         for k in range(K):
             if seen is not None:
                 seen.add(k, P, T)
-            theta_f[:] = [x * unit for x in T]
-            theta = theta_f
             if bits is not None:
                 heads.append((buf.spilled, H))
             alpha, n = float(alphas[k]), ns[k]
             scale = alpha * lift
-            g = obj.grad(theta, out=g_out).tolist()
+            g = grad([x * unit for x in T])
             Q = guard.step_size(g, scale, k + 1)  # checked before a truncation could pass int64
             top = HEAD_HI * n if n < d else 1 << 64  # h d + r at or above it spills (never when n = d)
             Pn, Hn = [], []
@@ -124,7 +138,7 @@ def inverse_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
     :func:`core.training.exact.inverse_exact` makes them."""
     F, s, buf = st.F, st.s, st.buf
     d, unit, lift = 1 << s, 2.0**-F, 2.0**F
-    theta_f, g_out = st.scratch["theta"], st.scratch["g"]
+    grad = gradient(obj, st.scratch)
     low, bottom = d - 1, HEAD_LO * d  # h n + r2 below ``bottom``: a word comes back
     P, T, H = st.p.tolist(), st.theta.tolist(), buf.head.tolist()
     K = len(alphas)
@@ -137,8 +151,7 @@ def inverse_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
             alpha, n = float(alphas[k]), ns[k]
             scale = alpha * lift
             T = [t - x for t, x in zip(T, P, strict=True)]
-            theta_f[:] = [x * unit for x in T]
-            g = obj.grad(theta_f, out=g_out).tolist()  # the forward step's gradient, bit for bit
+            g = grad([x * unit for x in T])  # the forward step's gradient, bit for bit
             Pn, Hn = [], []
             for x, h, v in zip(P, H, g, strict=True):  # one pass: p <- d/n (p + [alpha g]_F)
                 x += int(v * scale)
@@ -171,6 +184,7 @@ def forward_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray
     makes them. Returns (p, theta, None), or at the first step where max |theta| is not below
     ``limit`` (NaN included) the state there and (step, max |theta|, alpha) for its error."""
     P, T = p.tolist(), theta.tolist()
+    grad = gradient(obj)
     K = len(alphas)
     every = max(1, K // 100)
     seen = None if observer is None else _Seen(observer)
@@ -179,7 +193,7 @@ def forward_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray
             if seen is not None:
                 seen.add(k, P, T)
             a, b = float(alphas[k]), float(betas[k])
-            g = obj.grad(np.array(T)).tolist()
+            g = grad(T)
             P = [x * b - v * a for x, v in zip(P, g, strict=True)]  # p <- beta p - alpha g, rounded as NumPy's
             T = [t + x for t, x in zip(T, P, strict=True)]
             if not (top := abs_max(T)) < limit:
@@ -199,6 +213,7 @@ def inverse_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray
     """K float64 inverse steps, from step K back to 0, as
     :func:`core.training.momentum.inverse_float` makes them (and returns)."""
     P, T = p.tolist(), theta.tolist()
+    grad = gradient(obj)
     K = len(alphas)
     every = max(1, K // 100)
     seen = None if observer is None else _Seen(observer)
@@ -208,7 +223,7 @@ def inverse_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray
                 seen.add(k + 1, P, T)
             a, b = float(alphas[k]), float(betas[k])
             T = [t - x for t, x in zip(T, P, strict=True)]
-            g = obj.grad(np.array(T)).tolist()
+            g = grad(T)
             P = [(x + v * a) / b for x, v in zip(P, g, strict=True)]
             if not abs_max(T) < math.inf:  # inf or NaN: the drift overflowed
                 return np.array(P), np.array(T), K - 1 - k

@@ -7,7 +7,7 @@ import pytest
 
 from core.backend import select_backend, to_numpy
 from core.limits import ConfigError
-from core.training.objectives import DIGITS_D, make_objective, objective_size
+from core.training.objectives import DIGITS_D, FEW, make_objective, objective_size
 
 KINDS = [("quadratic", {"D": 7, "cond": 50.0}), ("rosenbrock", {}), ("digits", {"l2": 0.01})]
 
@@ -135,3 +135,30 @@ def test_bad_objectives_are_refused():
         make_objective("himmelblau", b)
     with pytest.raises(ConfigError, match="float16"):
         make_objective("quadratic", b, dtype="float16")
+
+
+@pytest.mark.parametrize("D", [1, 2, 5, FEW])
+def test_a_few_parameters_have_one_gradient_in_python_floats_numpy_and_any_namespace(D):
+    """Up to FEW float64 parameters the quadratic's A theta is each row summed left to right: the
+    same bits from Python's floats (grad_floats, which the small passes use), a NumPy vector (also
+    in place) and array-api-strict; and it is A theta to rounding. Rosenbrock's alike. float32 and
+    larger D have none (their gradient keeps to the arrays)."""
+    strict = select_backend("array_api_strict")
+    for name in ("quadratic", "rosenbrock"):
+        if name == "rosenbrock" and D != 2:
+            continue
+        obj, ref = (make_objective(name, b, D=D, seed=7) for b in (select_backend("numpy"), strict))
+        rng = np.random.default_rng(D)
+        for _ in range(20):
+            theta = to_numpy(obj.theta0) + rng.standard_normal(D) * 10.0 ** rng.integers(-6, 3)
+            want = np.array(obj.grad_floats(theta.tolist()))
+            out = np.empty(D)
+            on_strict = to_numpy(ref.grad(strict.asarray(theta, "float64")))
+            for got in (obj.grad(theta), obj.grad(theta, out=out), on_strict):
+                np.testing.assert_array_equal(got, want)
+            if name == "quadratic":
+                np.testing.assert_allclose(want, obj.hessian_host() @ theta, rtol=1e-13,
+                                           atol=1e-15 * np.abs(theta).max())
+    assert make_objective("quadratic", select_backend("numpy"), D=D, dtype="float32").grad_floats is None
+    assert make_objective("quadratic", select_backend("numpy"), D=FEW + 1).grad_floats is None
+    assert make_objective("digits", select_backend("numpy")).grad_floats is None

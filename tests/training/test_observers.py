@@ -6,7 +6,7 @@ import numpy as np
 
 from core.backend import select_backend
 from core.training.momentum import TrainConfig
-from core.training.observers import Recorder, Snapshots, row_gaps
+from core.training.observers import Recorder, Snapshots, blockwise, chain, row_gaps
 from core.training.roundtrip import roundtrip
 
 NP = select_backend("numpy")
@@ -102,3 +102,38 @@ def test_stack_is_numpy_stack():
         got, want = stack(arrays), np.stack(arrays)
         assert got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
+
+
+def test_steps_handed_in_blocks_are_the_steps_handed_one_by_one():
+    """A pass may hand its observers blocks of steps (core.training.small): the recorders, both
+    sides of the snapshots, a chain of them and an observer without a block method of its own
+    end with what the same steps handed one call a step give them, blocks and single steps mixed."""
+    rng = np.random.default_rng(0)
+    K, D = 23, 3
+    P, T = rng.standard_normal((K + 1, D)), rng.standard_normal((K + 1, D))
+
+    def observers():
+        snap, rec, fresh, plain = Snapshots(K, 4), Recorder((2, 0)), Recorder(2, fresh=True), []
+        return (snap, rec, fresh, plain), chain(snap.keep, rec, fresh, lambda k, p, t: plain.append((k, p, t)))
+
+    (snap_a, rec_a, fresh_a, plain_a), one = observers()
+    for k in range(K + 1):
+        one(k, P[k].copy(), T[k].copy())
+    assert [k for k, _, _ in plain_a] == list(range(K + 1))
+    (snap_b, rec_b, fresh_b, plain_b), blocks = observers()
+    for lo, hi in ((0, 5), (5, 6), (6, 17), (17, K + 1)):
+        if hi - lo == 1:
+            blocks(lo, P[lo].copy(), T[lo].copy())
+        else:
+            blockwise(blocks)(list(range(lo, hi)), P[lo:hi].copy(), T[lo:hi].copy())
+    assert sorted(snap_a.kept) == sorted(snap_b.kept) == [0, 4, 8, 12, 16, 20, 23]
+    for k in snap_a.kept:
+        for a, b in zip(snap_a.kept[k], snap_b.kept[k], strict=True):
+            np.testing.assert_array_equal(a, b)
+    for a, b in ((rec_a, rec_b), (fresh_a, fresh_b)):
+        assert a.steps == b.steps == list(range(K + 1))
+        np.testing.assert_array_equal(a.p, b.p)
+        np.testing.assert_array_equal(a.theta, b.theta)
+    np.testing.assert_array_equal(rec_b.theta, T[:, [2, 0]])
+    assert [k for k, _, _ in plain_b] == list(range(K + 1))
+    np.testing.assert_array_equal(np.array([t for _, _, t in plain_b]), T)
