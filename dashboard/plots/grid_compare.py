@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, axis_names, panel_dict, styled
+from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, axis_names, colorscale, panel_dict, styled
 
 
 def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) -> go.Figure:
@@ -21,7 +20,7 @@ def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) 
     R, C = logs[0].shape
     d = panel_dict(1, n, tuple(titles), horizontal=0.02)
     layout, data, shapes = d["layout"], [], []
-    scale = get_colorscale(SEQUENTIAL)  # as plotly.py spells it out (plotly.js's own named scales may differ)
+    scale = colorscale(SEQUENTIAL)
     for k, z in enumerate(logs):
         xa, ya = axis_names(k + 1)
         # light grey under the map: the cells left blank (S exactly zero) show as grey squares

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, axis_names, styled
-from dashboard.plots.theme import panels as subplot_grid
+from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, axis_names, colorscale, panel_dict, styled
 
 LSTM_PANELS = {  # quantity -> (title, colour range); gates in (0, 1), g and h in (-1, 1)
     "i": ("input gate i(t)", (0.0, 1.0)), "f": ("forget gate f(t)", (0.0, 1.0)),
@@ -17,32 +16,33 @@ LSTM_PANELS = {  # quantity -> (title, colour range); gates in (0, 1), g and h i
 
 def lstm_forward_heatmaps(panels: dict[str, list[list[float]]], units: int) -> go.Figure:
     """Six heatmaps over (step t, unit): the gates, c(t) and h(t) of one sequence. One colour bar
-    for the gates in (0, 1), one for g and h in (-1, 1), and c(t) on its own scale."""
+    for the gates in (0, 1), one for g and h in (-1, 1), and c(t) on its own scale. Built as a
+    plain dict (plotly's validation of six traces cost four times the figure's numbers)."""
     names = list(LSTM_PANELS)
-    fig = subplot_grid(2, 3, tuple(LSTM_PANELS[k][0] for k in names), horizontal=0.09, vertical=0.14)
+    d = panel_dict(2, 3, tuple(LSTM_PANELS[k][0] for k in names), horizontal=0.09, vertical=0.14)
+    layout, data = d["layout"], []
     bars = {"i": dict(x=1.0, y=0.79, len=0.42, title=dict(text="gates")),  # shared by i, f, o
             "g": dict(x=1.0, y=0.21, len=0.42, title=dict(text="g, h")),  # shared by g and h
             "c": dict(orientation="h", x=0.5, xanchor="center", y=-0.3, len=0.27)}  # under c's panel
-    axes = {}
     for n, k in enumerate(names):
         row, col = n // 3 + 1, n % 3 + 1
         xa, ya = axis_names(n + 1)
         z = np.asarray(panels[k], dtype=float).T  # rows = units, columns = steps
         rng = LSTM_PANELS[k][1]
-        scale = SEQUENTIAL if rng and rng[0] == 0.0 else DIVERGING
+        scale = colorscale(SEQUENTIAL if rng and rng[0] == 0.0 else DIVERGING)
         trace = dict(type="heatmap", z=z, x=np.arange(1, z.shape[1] + 1), y=np.arange(1, units + 1),
                      colorscale=scale, showscale=k in bars, xaxis=xa, yaxis=ya,
                      hovertemplate=f"{k}: %{{z:.3f}}<br>t = %{{x}}, unit %{{y}}<extra></extra>")
         trace.update(dict(zmin=rng[0], zmax=rng[1]) if rng else dict(zmid=0.0))
         if k in bars:
             trace["colorbar"] = dict(thickness=10, **bars[k])
-        fig.add_trace(trace)
+        data.append(trace)
         # steps are read off the bottom row: tick labels on the top row would meet its titles
-        axes["xaxis" + xa[1:]] = dict(showticklabels=row == 2, **(dict(title=dict(text="t")) if row == 2 else {}))
+        layout["xaxis" + xa[1:]].update(showticklabels=row == 2, **(dict(title=dict(text="t")) if row == 2 else {}))
         if col == 1:
-            axes["yaxis" + ya[1:]] = dict(title=dict(text="unit"))
-    fig.update_layout(margin=dict(b=130), **axes)
-    return styled(fig, height=580)
+            layout["yaxis" + ya[1:]].update(title=dict(text="unit"))
+    layout.update(margin=dict(b=130))
+    return styled(go.Figure(dict(data=data, layout=layout), _validate=False), height=580)
 
 
 def lstm_forward_lines(series: dict[str, list[float]]) -> go.Figure:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
 from core.training.objectives import LossSurface
@@ -13,6 +12,7 @@ from dashboard.plots.theme import (
     PALETTE,
     SEQUENTIAL,
     animation_menus,
+    colorscale,
     styled,
     template_dict,
     typed_array,
@@ -67,7 +67,7 @@ def trajectory_animation(k: np.ndarray, fwd: np.ndarray, inv: np.ndarray, *, sur
         J = np.asarray(surface.J)
         data = [dict(type="contour", x=np.asarray(surface.x, dtype=np.float64),
                      y=np.asarray(surface.y, dtype=np.float64), z=np.log10(J - J.min() + 1e-4),
-                     colorscale=get_colorscale(SEQUENTIAL), ncontours=24, showscale=False, opacity=0.55,
+                     colorscale=colorscale(SEQUENTIAL), ncontours=24, showscale=False, opacity=0.55,
                      contours=dict(showlines=True), hoverinfo="skip", name="log₁₀ J"),
                 dict(type="scatter", x=column(fwd, 0), y=column(fwd, 1), mode="lines", name="forward θ(k)",
                      line=dict(color=blue, width=7), opacity=0.45)]

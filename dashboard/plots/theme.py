@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
+from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
 # Okabe & Ito (2008), "Color Universal Design": distinguishable under the common colour-vision
@@ -76,6 +77,18 @@ def _grid_layout(rows: int, cols: int, titles: tuple[str, ...], horizontal: floa
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles) or None, horizontal_spacing=horizontal,
                         vertical_spacing=vertical)
     return json.dumps(fig.to_dict())
+
+
+@functools.lru_cache(maxsize=16)
+def _colorscale(name: str) -> tuple[tuple[float, str], ...]:
+    return tuple((float(x), str(c)) for x, c in get_colorscale(name))
+
+
+def colorscale(name: str) -> list[list]:
+    """The named colour scale as plotly.py spells it out (plotly.js's own named scales may
+    differ), for a figure built as a dict: looked up once (plotly's lookup inspects every
+    scale module, some 3 ms a call)."""
+    return [[x, c] for x, c in _colorscale(name)]
 
 
 def template_dict() -> dict:
