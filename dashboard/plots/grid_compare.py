@@ -6,7 +6,17 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.plots.theme import BLANK, NEUTRAL, PALETTE, SEQUENTIAL, axis_names, colorscale, panel_dict, styled
+from dashboard.plots.theme import (
+    BLANK,
+    NEUTRAL,
+    PALETTE,
+    SEQUENTIAL,
+    PlainFigure,
+    axis_names,
+    colorscale,
+    panel_dict,
+    styled,
+)
 
 
 def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) -> go.Figure:
@@ -38,7 +48,7 @@ def sensitivity_maps(maps: list[np.ndarray], titles: list[str], i: int, j: int) 
     for note in layout.get("annotations", []):  # the maps' own titles
         note.setdefault("font", {})["size"] = 12
     layout.update(shapes=shapes, margin=dict(t=95))  # the title above the maps' own titles
-    fig = go.Figure(dict(data=data, layout=layout), _validate=False)
+    fig = PlainFigure(dict(data=data, layout=layout))
     return styled(fig, f"Sensitivity of output cell ({i}, {j}) to each input (grey: exactly zero)",
                   height=380)
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.plots.theme import DIVERGING, PALETTE, SEQUENTIAL, axis_names, colorscale, panel_dict, styled
+from dashboard.plots.theme import (
+    DIVERGING,
+    PALETTE,
+    SEQUENTIAL,
+    PlainFigure,
+    axis_names,
+    colorscale,
+    panel_dict,
+    styled,
+)
 
 LSTM_PANELS = {  # quantity -> (title, colour range); gates in (0, 1), g and h in (-1, 1)
     "i": ("input gate i(t)", (0.0, 1.0)), "f": ("forget gate f(t)", (0.0, 1.0)),
@@ -17,7 +26,8 @@ LSTM_PANELS = {  # quantity -> (title, colour range); gates in (0, 1), g and h i
 def lstm_forward_heatmaps(panels: dict[str, list[list[float]]], units: int) -> go.Figure:
     """Six heatmaps over (step t, unit): the gates, c(t) and h(t) of one sequence. One colour bar
     for the gates in (0, 1), one for g and h in (-1, 1), and c(t) on its own scale. Built as a
-    plain dict (plotly's validation of six traces cost four times the figure's numbers)."""
+    plain dict and sent as one (:class:`PlainFigure`): plotly's validation of six traces cost
+    four times their numbers."""
     names = list(LSTM_PANELS)
     d = panel_dict(2, 3, tuple(LSTM_PANELS[k][0] for k in names), horizontal=0.09, vertical=0.14)
     layout, data = d["layout"], []
@@ -42,7 +52,7 @@ def lstm_forward_heatmaps(panels: dict[str, list[list[float]]], units: int) -> g
         if col == 1:
             layout["yaxis" + ya[1:]].update(title=dict(text="unit"))
     layout.update(margin=dict(b=130))
-    return styled(go.Figure(dict(data=data, layout=layout), _validate=False), height=580)
+    return styled(PlainFigure(dict(data=data, layout=layout)), height=580)
 
 
 def lstm_forward_lines(series: dict[str, list[float]]) -> go.Figure:

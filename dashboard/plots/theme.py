@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
+from _plotly_utils.utils import is_skipped_key, plotlyjsShortTypes, to_typed_array_spec
 from plotly.colors import get_colorscale
 from plotly.subplots import make_subplots
 
@@ -96,18 +96,12 @@ def template_dict() -> dict:
     return TEMPLATE.to_plotly_json()
 
 
-def panels(rows: int, cols: int, titles: tuple[str, ...] = (), horizontal: float = 0.09,
-           vertical: float = 0.14) -> go.Figure:
-    """A grid of subplots, as ``make_subplots`` lays it out (computed once per shape), built
-    without plotly's validation: panel n (from 1, row by row) is axes :func:`axis_names` (n).
-    Add traces as plain dicts naming their axes; a test validates every figure built this way."""
-    return go.Figure(panel_dict(rows, cols, titles, horizontal, vertical), _validate=False)
-
-
 def panel_dict(rows: int, cols: int, titles: tuple[str, ...] = (), horizontal: float = 0.09,
                vertical: float = 0.14) -> dict:
-    """:func:`panels` as a plain figure dict (a fresh copy), to fill in before the figure is
-    made: each later ``update_layout`` on a figure costs more than the numbers it holds."""
+    """A grid of subplots as ``make_subplots`` lays it out (computed once per shape), as a plain
+    figure dict (a fresh copy) to fill in before the figure is made (:class:`PlainFigure`): each
+    ``add_trace`` or ``update_layout`` on a figure costs more than the numbers it holds. Panel n
+    (from 1, row by row) is axes :func:`axis_names` (n); a test validates every figure built so."""
     return json.loads(_grid_layout(rows, cols, tuple(titles), horizontal, vertical))
 
 
@@ -116,25 +110,36 @@ def axis_names(n: int) -> tuple[str, str]:
     return ("x", "y") if n == 1 else (f"x{n}", f"y{n}")
 
 
-class AnimatedFigure(go.Figure):
-    """A figure whose animation frames stay plain dicts until it is sent: plotly turns every
-    frame's every trace into a validated object (for a hundred frames, ten times what the
-    numbers cost), then copies them all back into dicts for the browser. The frames hold the
-    same kinds of traces as the figure, which was validated when it was built; the browser
-    tests draw every animation, and a test validates the frames of each one.
+class PlainFigure(go.Figure):
+    """A figure made from a plain dict of what plotly accepts, without plotly's validation, and
+    sent without plotly's deep copy: ``to_dict`` gives what plotly's would (each NumPy array as
+    its typed-array spec, :func:`_as_sent`), without plotly's questions about every value (for a
+    few heatmaps, four times what the copy of their numbers costs). The browser tests draw these
+    figures and a test validates each kind. ``tail``: more traces, plain too, sent after the
+    figure's own: plotly makes an object of every trace of a figure, some 0.1 ms each."""
 
-    ``to_dict`` gives what plotly's would (each NumPy array as its typed-array spec), without
-    plotly's deep copy and its questions about every value (:func:`_as_sent`); frames made
-    ``plain`` (no NumPy arrays in them, only what JSON holds) are sent as they are. ``tail``:
-    more traces, plain too, sent after the figure's own (a frame counts them from
-    ``len(fig.data)``): plotly makes an object of every trace of a figure, some 0.1 ms each."""
+    def __init__(self, fig: go.Figure | dict, tail: list[dict] | None = None) -> None:
+        super().__init__(fig if isinstance(fig, dict) else fig.to_dict(), _validate=False)
+        self._lab_tail = tail or []
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"data": _as_sent(self._data) + self._lab_tail, "layout": _as_sent(self._layout)}
+
+
+class AnimatedFigure(PlainFigure):
+    """A :class:`PlainFigure` whose animation frames stay plain dicts until it is sent: plotly
+    turns every frame's every trace into a validated object (for a hundred frames, ten times
+    what the numbers cost), then copies them all back into dicts for the browser. The frames
+    hold the same kinds of traces as the figure; the browser tests draw every animation, and a
+    test validates the frames of each one. Frames made ``plain`` (no NumPy arrays in them, only
+    what JSON holds) are sent as they are; a frame counts the ``tail`` traces from
+    ``len(fig.data)``."""
 
     def __init__(self, fig: go.Figure | dict, frames: list[dict], plain: bool = False,
                  tail: list[dict] | None = None) -> None:
-        super().__init__(fig if isinstance(fig, dict) else fig.to_dict(), _validate=False)
+        super().__init__(fig, tail)
         self._lab_frames = frames
         self._lab_plain = plain
-        self._lab_tail = tail or []
 
     @property
     def animation_frames(self) -> list[dict]:
@@ -142,7 +147,7 @@ class AnimatedFigure(go.Figure):
         return self._lab_frames
 
     def to_dict(self) -> dict[str, Any]:
-        return {"data": _as_sent(self._data) + self._lab_tail, "layout": _as_sent(self._layout),
+        return {**super().to_dict(),
                 "frames": self._lab_frames if self._lab_plain else _as_sent(self._lab_frames)}
 
 
@@ -161,13 +166,26 @@ def _as_sent(value: Any, key: str = "") -> Any:
 
 
 def typed_array(a: np.ndarray) -> Any:
-    """plotly.js's typed-array spec of ``a``, as ``to_typed_array_spec`` makes it: a float64
-    vector (an animation's paths) encoded directly, for plotly's own function first copies it
-    and asks narwhals what it is (0.1 ms an array, most of an animation's cost); anything else
-    through plotly's function. A test holds the two to the same output."""
-    if a.dtype == np.float64 and a.ndim == 1 and a.size:
-        return {"dtype": "f8", "bdata": base64.b64encode(np.ascontiguousarray(a)).decode("ascii")}
-    return to_typed_array_spec(a)
+    """plotly.js's typed-array spec of ``a``, as ``to_typed_array_spec`` makes it: a numeric array
+    encoded directly (int64 narrowed as plotly narrows it), for plotly's own function first
+    copies it and asks narwhals what it is (0.1 ms an array, most of an animation's cost);
+    anything else through plotly's function. A test holds the two to the same output."""
+    if not a.size or a.dtype.kind not in "iuf":
+        return to_typed_array_spec(a)
+    if a.dtype == np.int64:
+        lo, hi = int(a.min()), int(a.max())
+        narrow = next((t for t in (np.int8, np.int16, np.int32) if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max),
+                      None)
+        if narrow is None:
+            return to_typed_array_spec(a)
+        a = a.astype(narrow)
+    code = plotlyjsShortTypes.get(a.dtype.name)
+    if code is None or a.dtype.byteorder == ">":
+        return to_typed_array_spec(a)
+    spec = {"dtype": code, "bdata": base64.b64encode(np.ascontiguousarray(a)).decode("ascii")}
+    if a.ndim > 1:
+        spec["shape"] = str(a.shape)[1:-1]
+    return spec
 
 
 def with_frames(fig: go.Figure | dict, frames: list[dict], *, plain: bool = False,

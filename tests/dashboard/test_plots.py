@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import plotly.graph_objects as go
 
 from core.training.objectives import LossSurface
@@ -76,7 +78,7 @@ def test_schedule_animation_frames_light_each_step_in_turn():
 
 
 def test_figures_built_without_validation_are_valid():
-    """The figures drawn from plain dicts (theme.panels, theme.with_frames) hold only what plotly
+    """The figures drawn from plain dicts (theme.PlainFigure, theme.with_frames) hold only what plotly
     accepts: validating the whole figure afterwards raises nothing."""
     import numpy as np
     import plotly.io as pio
@@ -90,6 +92,9 @@ def test_figures_built_without_validation_are_valid():
                plots.lstm_forward_heatmaps({q: rng.random((7, 3)).tolist() for q in "ifogch"}, 3),
                plots.trajectory_animation(k, fwd, fwd, surface=surface, frames=6),
                plots.trajectory_animation(k, fwd, fwd, frames=6)]
+    for fig in figures:  # the figure's own traces and layout are sent as plotly's to_dict sends them
+        ours, plotlys = (json.loads(pio.to_json(d, validate=False)) for d in (fig.to_dict(), go.Figure.to_dict(fig)))
+        assert ours["data"][:len(plotlys["data"])] == plotlys["data"] and ours["layout"] == plotlys["layout"]
     figures = [_as_sent(fig) for fig in figures]
     for fig in figures:
         pio.to_json(fig, validate=True)
@@ -156,7 +161,11 @@ def test_typed_arrays_are_plotlys_own_encoding():
 
     path = np.cumsum(np.random.default_rng(1).standard_normal((40, 2)), axis=0)
     cases = [path[:, 0], path[5:, 1][::-1], np.array([1.0, np.nan, -np.inf]), np.arange(7),
-             np.ones((3, 4)), np.array([], dtype=np.float64), np.linspace(0, 1, 5, dtype=np.float32)]
+             np.ones((3, 4)), np.array([], dtype=np.float64), np.linspace(0, 1, 5, dtype=np.float32),
+             path, path.T, path[::3].astype(np.float32), np.arange(12).reshape(3, 4) - 6,  # 2-D, strided, int64
+             np.array([0, 300]), np.array([-70_000, 5]), np.array([0, 2**40]), np.arange(4, dtype=np.uint8),
+             np.arange(6, dtype=np.uint64).reshape(2, 3), np.array([True, False]), np.array(["a", "b"]),
+             np.arange(24.0).reshape(2, 3, 4)]
     for a in cases:
         got, want = typed_array(a), to_typed_array_spec(a)
         if isinstance(want, dict):
