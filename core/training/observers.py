@@ -38,21 +38,61 @@ def blockwise(observer: Observer) -> Any:
 
 
 class _Keep:
-    """One side of :class:`Snapshots`: an observer that keeps the states of the wanted steps in
-    ``store`` (a block's rows are its own fresh arrays: kept as they are)."""
+    """One side of :class:`Snapshots`: an observer that keeps the states of the wanted steps.
+    A step handed alone is kept by its k; a block's wanted rows are kept as its arrays (they are
+    its own fresh arrays), so that :meth:`Snapshots.table` measures blocks with a few calls."""
 
-    def __init__(self, snap: Snapshots, store: dict[int, tuple[Any, Any]]) -> None:
-        self.snap, self.store = snap, store
+    def __init__(self, snap: Snapshots) -> None:
+        self.snap = snap
+        self.single: dict[int, tuple[Any, Any]] = {}
+        self.blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (ks, P, theta), wanted rows
 
     def __call__(self, k: int, p: Any, theta: Any) -> None:
         if self.snap.wanted(k):
-            self.store[k] = self.snap._hold(p, theta)
+            self.single[k] = self.snap._hold(p, theta)
 
     def block(self, ks: list[int], P: np.ndarray, theta: np.ndarray) -> None:
-        wanted, store = self.snap.wanted, self.store
-        for i, k in enumerate(ks):
-            if wanted(k):
-                store[k] = (P[i], theta[i])
+        k = np.asarray(ks, dtype=np.int64)
+        wanted = (k % self.snap.stride == 0) | (k == self.snap.K)
+        if not wanted.all():
+            k, P, theta = k[wanted], P[wanted], theta[wanted]
+        if len(k):
+            self.blocks.append((k, P, theta))
+
+    def states(self) -> dict[int, tuple[Any, Any]]:
+        """k -> (p, theta) of every kept step (a step handed twice: as it was handed last)."""
+        out: dict[int, tuple[Any, Any]] = {}
+        for ks, P, T in self.blocks:
+            out.update(zip(ks.tolist(), zip(P, T, strict=True), strict=True))
+        if out:
+            return {**out, **self.single} if self.single else out
+        return self.single
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(ks, P, theta) of every kept step sorted by k, as stacked float64 rows, where every
+        step came in a block and none twice; else None."""
+        if self.single or not self.blocks:
+            return None
+        ks = np.concatenate([b[0] for b in self.blocks])
+        order = np.argsort(ks, kind="stable")
+        ks = ks[order]
+        if len(ks) > 1 and not np.all(ks[1:] > ks[:-1]):
+            return None
+        return ks, *(np.concatenate([b[i] for b in self.blocks])[order] for i in (1, 2))
+
+
+def _matched(a: tuple[np.ndarray, ...], b: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """For the sorted steps ``a[0]``: where each lies in the sorted steps ``b[0]``, and whether it is there."""
+    at = np.minimum(np.searchsorted(b[0], a[0]), max(0, len(b[0]) - 1))
+    return at, (b[0][at] == a[0]) if len(b[0]) else np.zeros(len(a[0]), dtype=bool)
+
+
+def _gaps(*pairs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """max |x - y| over each row of every pair of stacked rows; inf where not finite."""
+    worst = np.max(np.abs(pairs[0][0] - pairs[0][1]), axis=1)
+    for x, y in pairs[1:]:
+        worst = np.maximum(worst, np.max(np.abs(x - y), axis=1))  # NaN propagates, then inf below
+    return np.where(np.isfinite(worst), worst, math.inf)
 
 
 class Snapshots:
@@ -66,10 +106,18 @@ class Snapshots:
         every step (the exact pass converts its integers anew); a float pass updates p and
         theta in place, so they are copied."""
         self.K, self.stride, self.copies = K, stride, copies
-        self.kept: dict[int, tuple[Any, Any]] = {}
-        self.back: dict[int, tuple[Any, Any]] = {}
-        self.keep = _Keep(self, self.kept)  # the observer of the way forward
-        self.compare = _Keep(self, self.back)  # and of the way back
+        self.keep = _Keep(self)  # the observer of the way forward
+        self.compare = _Keep(self)  # and of the way back
+
+    @property
+    def kept(self) -> dict[int, tuple[Any, Any]]:
+        """k -> (p, theta) kept on the way forward."""
+        return self.keep.states()
+
+    @property
+    def back(self) -> dict[int, tuple[Any, Any]]:
+        """k -> (p, theta) reconstructed on the way back."""
+        return self.compare.states()
 
     def wanted(self, k: int) -> bool:
         return k % self.stride == 0 or k == self.K
@@ -85,12 +133,31 @@ class Snapshots:
     def table(self) -> tuple[np.ndarray, np.ndarray]:
         """(k, error) for every kept step; inf where the inverse never got back to k (or got
         back to a non-finite state)."""
-        ks = np.array(sorted(self.kept), dtype=np.int64)
+        fwd, back = self.keep.arrays(), self.compare.arrays()
+        if fwd is not None and back is not None:  # blocks on both ways: stacked already
+            at, came = _matched(fwd, back)
+            err = np.full(len(fwd[0]), math.inf)
+            err[came] = _gaps((back[1][at[came]], fwd[1][came]), (back[2][at[came]], fwd[2][came]))
+            return fwd[0], err
+        kept, returned = self.kept, self.back
+        ks = np.array(sorted(kept), dtype=np.int64)
         err = np.full(len(ks), math.inf)
-        came = [i for i, k in enumerate(ks.tolist()) if k in self.back]
+        came = [i for i, k in enumerate(ks.tolist()) if k in returned]
         if came:
-            err[came] = row_gaps([self.back[int(ks[i])] for i in came], [self.kept[int(ks[i])] for i in came])
+            err[came] = row_gaps([returned[int(ks[i])] for i in came], [kept[int(ks[i])] for i in came])
         return ks, err
+
+    def theta_gaps(self, other: Snapshots) -> tuple[list[int], np.ndarray]:
+        """The steps both kept on the way forward, and max |theta - theta_other| at each (other's
+        theta promoted to float64: exact for float32; inf where not finite)."""
+        mine, theirs = self.keep.arrays(), other.keep.arrays()
+        if mine is not None and theirs is not None:
+            at, both = _matched(mine, theirs)
+            return mine[0][both].tolist(), _gaps((mine[2][both], theirs[2][at[both]]))
+        a, b = self.kept, other.kept
+        ks = sorted(k for k in a if k in b)
+        as64 = lambda t: t if t.dtype == namespace(t).float64 else namespace(t).astype(t, namespace(t).float64)  # noqa: E731
+        return ks, row_gaps([(a[k][1],) for k in ks], [(as64(b[k][1]),) for k in ks])
 
 
 STACK_BYTES = 1 << 24  # what one stacked pass of :func:`row_gaps` may hold at once

@@ -22,7 +22,7 @@ from core.training import exact
 from core.training.exact import ExactState, forward_exact, inverse_exact
 from core.training.momentum import TrainConfig, forward_float, inverse_float, schedules
 from core.training.objectives import make_objective, plot_coordinates
-from core.training.observers import Observer, Recorder, Snapshots, chain, row_gaps
+from core.training.observers import Observer, Recorder, Snapshots, chain
 
 
 @dataclass(frozen=True)
@@ -195,9 +195,7 @@ def float64_reference(cfg: TrainConfig, backend: Backend, seed: int, alphas: np.
         _, thetaK = forward_float(obj, xp.zeros_like(obj.theta0), obj.theta0, alphas, betas, observer=ref.keep)
     except ConfigError as exc:  # float64 itself diverges on this schedule
         return dict(float64_note=f"float64 training of this schedule does not finish: {exc}")
-    ks = sorted(k for k in ref.kept if k in snap.kept)  # a float32 run's theta is promoted to float64 exactly
-    as64 = lambda t: t if t.dtype == xp.float64 else xp.astype(t, xp.float64)  # noqa: E731
-    gaps = row_gaps([(ref.kept[k][1],) for k in ks], [(as64(snap.kept[k][1]),) for k in ks])
+    ks, gaps = ref.theta_gaps(snap)  # a float32 run's theta is promoted to float64 exactly
     return dict(loss_end_float64=obj.loss(thetaK), theta_distance_to_float64=float(gaps.max()),
                 theta_distance_to_float64_end=float(gaps[ks.index(cfg.steps)]), float64_note="")
 

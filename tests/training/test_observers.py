@@ -137,3 +137,39 @@ def test_steps_handed_in_blocks_are_the_steps_handed_one_by_one():
     np.testing.assert_array_equal(rec_b.theta, T[:, [2, 0]])
     assert [k for k, _, _ in plain_b] == list(range(K + 1))
     np.testing.assert_array_equal(np.array([t for _, _, t in plain_b]), T)
+
+
+def test_snapshots_of_blocks_measure_what_snapshots_of_single_steps_measure():
+    """Blocks are measured as stacked arrays, single steps through their dicts: the same table
+    (inf where the way back stopped short or came back to NaN) and the same gaps to another run."""
+    rng = np.random.default_rng(7)
+    K, D = 30, 3
+    P, T = rng.standard_normal((K + 1, D)), rng.standard_normal((K + 1, D))
+    Pb, Tb = P + rng.standard_normal((K + 1, D)) * 1e-9, T.copy()
+    Tb[12, 1] = np.nan
+    other_T = T + rng.standard_normal((K + 1, D)) * 1e-6
+    made = []
+    for blocks in (False, True):
+        snap, other = Snapshots(K, 4), Snapshots(K, 4)
+        for side, (PP, TT), steps in ((snap.keep, (P, T), range(K + 1)), (other.keep, (P, other_T), range(K + 1)),
+                                      (snap.compare, (Pb, Tb), range(K, 6, -1))):  # back only to k = 7
+            ks = list(steps)
+            if blocks:
+                for lo in range(0, len(ks), 9):
+                    part = ks[lo:lo + 9]
+                    blockwise(side)(part, PP[part].copy(), TT[part].copy())
+            else:
+                for k in ks:
+                    side(k, PP[k].copy(), TT[k].copy())
+        assert (snap.keep.arrays() is not None) == blocks
+        made.append((snap.table(), snap.theta_gaps(other)))
+    (ks_a, err_a), (gk_a, gaps_a) = made[0]
+    (ks_b, err_b), (gk_b, gaps_b) = made[1]
+    assert ks_a.tolist() == ks_b.tolist() == [0, 4, 8, 12, 16, 20, 24, 28, 30]
+    np.testing.assert_array_equal(err_a, err_b)
+    assert err_b[:2].tolist() == [math.inf, math.inf] and err_b[3] == math.inf  # never back; NaN
+    assert np.all(err_b[[2, 4, 5, 6, 7, 8]] > 0) and np.all(err_b[[2, 4, 5, 6, 7, 8]] < 1e-8)
+    assert gk_a == gk_b == ks_b.tolist()
+    np.testing.assert_array_equal(gaps_a, gaps_b)
+    want = np.abs(T - other_T)[ks_b].max(axis=1)
+    np.testing.assert_array_equal(gaps_b, want)
