@@ -47,7 +47,7 @@ def progress_bar(label: str) -> Iterator[ProgressFn]:
     which is instant and ends with the bar removed. (A bar created outside a cached function
     cannot be updated from inside it.)
     """
-    slot, start, bar = st.empty(), time.perf_counter(), []
+    start, slot, bar = time.perf_counter(), [], []
 
     def show(fraction: float, message: str) -> None:
         if not bar and time.perf_counter() - start < PROGRESS_AFTER_S:
@@ -55,13 +55,15 @@ def progress_bar(label: str) -> Iterator[ProgressFn]:
         value, text = min(max(float(fraction), 0.0), 1.0), f"{label}: {message}"
         if bar:
             bar[0].progress(value, text=text)
-        else:
-            bar.append(slot.progress(value, text=text))
+        else:  # the bar's place is made when it is first shown: short work sends nothing at all
+            slot.append(st.empty())
+            bar.append(slot[0].progress(value, text=text))
 
     try:
         yield timing.with_time_left(show)
     finally:
-        slot.empty()
+        if slot:
+            slot[0].empty()
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
