@@ -150,7 +150,13 @@ def metrics(at: Any) -> dict[str, str]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc), 0 where unknown."""
+    """User + system CPU time a process has used so far, all its threads (also those that ended),
+    0 where unknown. Read from the process's CPU-time clock (Linux: the clock id that
+    clock_getcpuclockid gives, to the nanosecond), else from /proc in clock ticks (10 ms)."""
+    try:
+        return time.clock_gettime(((~pid) << 3) | 2)  # CPUCLOCK_SCHED of the whole process
+    except (OSError, OverflowError, ValueError):
+        pass
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
