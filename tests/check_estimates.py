@@ -1,4 +1,4 @@
-"""Shown against real time for the three longest jobs a page runs, on this machine.
+"""Shown against real time: the three longest jobs a page runs, and a long run of the smallest problem.
 
 The pages show an estimate before long work ("about 14 s") and refuse work over the budget by
 the same estimate; both come from the estimators in core, scaled by the calibration of
@@ -18,7 +18,7 @@ import time
 from core import timing
 from core.backend import select_backend
 from core.grid import claims, sweep, warptest
-from core.training import hypergrad, momentum
+from core.training import hypergrad, momentum, roundtrip
 
 
 def jobs() -> dict[str, tuple[float, object]]:
@@ -29,7 +29,10 @@ def jobs() -> dict[str, tuple[float, object]]:
     train = momentum.TrainConfig(objective="digits", steps=2000)  # the momentum page with the digits
     hg_cfg = hypergrad.HypergradConfig(**{**train.as_dict(), "steps": min(train.steps, 500), "mode": "exact",
                                           "fd_points": 6})  # the page's Hypergradients tab
+    page_2d = momentum.TrainConfig(steps=30_000)  # the momentum page's 2-D picture, exact, many steps
     return {
+        "round trip, D = 2": (roundtrip.roundtrip_seconds(page_2d),
+                              lambda: roundtrip.roundtrip(page_2d, numpy, seed=0)),
         "warping test (training)": (warptest.warp_test_seconds(warp_cfg),
                                     lambda: claims.warp_study(warp_cfg, numpy, seed=0, dtype="float64")),
         "largest sweep": (sweep.sweep_seconds(sweep_cfg),

@@ -26,7 +26,7 @@ from core.training import exact
 from core.training.exact import ExactState, exact_step_inverse, forward_exact
 from core.training.momentum import TrainConfig, forward_float, momentum_step_vjp, schedules
 from core.training.objectives import OBJECTIVES, make_objective
-from core.training.roundtrip import roundtrip_seconds
+from core.training.roundtrip import step_seconds
 
 
 @dataclass(frozen=True)
@@ -148,5 +148,6 @@ def hypergradients(cfg: HypergradConfig, backend: Backend, *, seed: int = 0, pro
 def hypergrad_seconds(cfg: HypergradConfig) -> float:
     """Rough wall time: an exact round trip with one Hessian-vector product per step back, and
     4 fd_points + 2 float64 trainings for the finite differences (core.training.roundtrip's model)."""
-    forward_float64 = roundtrip_seconds(cfg.replace(mode="float64")) / 2
-    return 1.5 * roundtrip_seconds(cfg.replace(mode="exact")) + (4 * cfg.fd_points + 2) * forward_float64
+    exact_roundtrip = 2 * cfg.steps * step_seconds(cfg, "exact")
+    forward_float64 = cfg.steps * step_seconds(cfg, "float64")
+    return 1.5 * exact_roundtrip + (4 * cfg.fd_points + 2) * forward_float64

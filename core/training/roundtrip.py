@@ -23,6 +23,7 @@ from core.training.exact import ExactState, forward_exact, inverse_exact
 from core.training.momentum import TrainConfig, forward_float, inverse_float, schedules
 from core.training.objectives import make_objective, plot_coordinates
 from core.training.observers import Observer, Recorder, Snapshots, chain
+from core.training.small import SMALL
 
 
 @dataclass(frozen=True)
@@ -201,17 +202,35 @@ def float64_reference(cfg: TrainConfig, backend: Backend, seed: int, alphas: np.
 
 
 def roundtrip_seconds(cfg: TrainConfig) -> float:
-    """Wall time of one round trip (forward and back), for refusing work that would keep a page
-    waiting and for saying how long it takes. Per step and direction on the reference machine:
-    ~18 us of call overhead (30 us exact, +15 us for Rosenbrock), 3 / 6 / 9 ns per parameter of
-    vector arithmetic in float32 / float64 / exact, ~235 us for the digits' matrix products;
-    scaled by this machine's speed (``core.timing.speed``)."""
+    """Wall time of one round trip on NumPy (forward and back, and the float64 reference run
+    that every mode but float64 is held against), for refusing work that would keep a page
+    waiting and for saying how long it takes; scaled by this machine's speed
+    (``core.timing.speed``). ``tests/check_estimates.py`` holds it against real time."""
+    back_and_forth = 2 * cfg.steps * step_seconds(cfg, cfg.mode)
+    reference = cfg.steps * step_seconds(cfg, "float64") if cfg.mode != "float64" else 0.0
+    return back_and_forth + reference
+
+
+# Per step and direction on the reference machine (core.timing.REFERENCE): fitted to round trips
+# of 1,000 steps at D = 1, 2, 8, 9, 64 and 10,000, the middle of two runs at different speeds. In
+# Python's numbers (core.training.small: D <= SMALL, exact or float64) the call time only, the
+# quadratic's gradient growing as D^2; in arrays the call time, the vector arithmetic per
+# parameter and the digits' matrix products.
+_SMALL_US = {("quadratic", "exact"): (3.35, 0.18), ("quadratic", "float64"): (2.3, 0.12),
+             ("rosenbrock", "exact"): (4.0, 0.0), ("rosenbrock", "float64"): (2.1, 0.0)}
+_CALLS_US = {"exact": 17.0, "float64": 6.5, "float32": 8.5}
+_VECTOR_NS = {"exact": 13.5, "float64": 6.5, "float32": 3.0}
+_DIGITS_PRODUCTS_US = 330.0
+
+
+def step_seconds(cfg: TrainConfig, mode: str) -> float:
+    """Wall time of one training step of ``cfg`` on NumPy in ``mode`` arithmetic, either way."""
     s = timing.speed()
-    exact = cfg.mode == "exact"
-    calls = 18e-6 + (12e-6 if exact else 0.0) + (15e-6 if cfg.objective == "rosenbrock" else 0.0)
-    vector = {"exact": 9e-9, "float64": 6e-9}.get(cfg.mode, 3e-9) * cfg.size
-    products = 235e-6 if cfg.objective == "digits" else 0.0
-    return 2 * cfg.steps * (calls * s.call + vector * s.vector + products * s.matmul)
+    small = _SMALL_US.get((cfg.objective, mode))
+    if small is not None and cfg.size <= SMALL:
+        return (small[0] + small[1] * cfg.size**2) * 1e-6 * s.call
+    products = _DIGITS_PRODUCTS_US * 1e-6 if cfg.objective == "digits" else 0.0
+    return _CALLS_US[mode] * 1e-6 * s.call + _VECTOR_NS[mode] * 1e-9 * cfg.size * s.vector + products * s.matmul
 
 
 @dataclass(frozen=True)
