@@ -181,16 +181,20 @@ def inverse_exact(obj: Any, st: Any, alphas: np.ndarray, ns: list[int], *, obser
             seen.flush()
 
 
+def _float_pass(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray,
+                observer: Observer | None) -> tuple[list, list, Any, int, int, _Seen | None]:
+    """What a float64 pass starts from: p and theta as Python floats, the objective's gradient of
+    such lists, the number of steps, the steps between progress reports and the observer's recorder."""
+    K = len(alphas)
+    return p.tolist(), theta.tolist(), gradient(obj), K, max(1, K // 100), None if observer is None else _Seen(observer)
+
+
 def forward_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray, betas: np.ndarray, limit: float, *,
                   observer: Observer | None, progress: ProgressFn) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     """K float64 momentum steps from (p, theta), as :func:`core.training.momentum.forward_float`
     makes them. Returns (p, theta, None), or at the first step where max |theta| is not below
     ``limit`` (NaN included) the state there and (step, max |theta|, alpha) for its error."""
-    P, T = p.tolist(), theta.tolist()
-    grad = gradient(obj)
-    K = len(alphas)
-    every = max(1, K // 100)
-    seen = None if observer is None else _Seen(observer)
+    P, T, grad, K, every, seen = _float_pass(obj, p, theta, alphas, observer)
     try:
         for k in range(K):
             if seen is not None:
@@ -215,11 +219,7 @@ def inverse_float(obj: Any, p: np.ndarray, theta: np.ndarray, alphas: np.ndarray
                   observer: Observer | None, progress: ProgressFn) -> tuple[np.ndarray, np.ndarray, int]:
     """K float64 inverse steps, from step K back to 0, as
     :func:`core.training.momentum.inverse_float` makes them (and returns)."""
-    P, T = p.tolist(), theta.tolist()
-    grad = gradient(obj)
-    K = len(alphas)
-    every = max(1, K // 100)
-    seen = None if observer is None else _Seen(observer)
+    P, T, grad, K, every, seen = _float_pass(obj, p, theta, alphas, observer)
     try:
         for k in range(K - 1, -1, -1):
             if seen is not None:

@@ -203,45 +203,38 @@ def test_bad_inputs_are_refused_with_a_clear_message(backend):
 # --------------------------------------------------------------------------- backward
 
 
-def _loss(params, x, c):
-    return float(to_numpy(mdrnn.linear_loss_and_grads(params, x, c)[0]))
-
-
-def test_backward_matches_central_differences_entrywise(backend):
-    """Every entry of every adjoint against (L(θ + ε e) - L(θ - ε e)) / 2ε, float64."""
-    Gr, Gc, D, H, B = 3, 4, 2, 3, 2
+def _linear_loss_problem(backend, sizes, seed):
+    """A grid's parameters and input as NumPy arrays by name, the analytic gradients of the linear
+    loss <c, h> there, and that loss as a function of such arrays (for the finite differences)."""
+    Gr, Gc, D, H, B = sizes
     params, x = setup(backend, Gr, Gc, D, H, B)
-    c = backend.randn((B, Gr, Gc, H), 7)
+    c = backend.randn((B, Gr, Gc, H), seed)
     _, grads = mdrnn.linear_loss_and_grads(params, x, c)
     inputs = {k: to_numpy(v) for k, v in {**params.arrays(), "x": x}.items()}
 
     def loss(a):
         arrays = {k: backend.asarray(v) for k, v in a.items()}
         xx = arrays.pop("x")
-        return _loss(mdrnn.MDRNNParams(**arrays), xx, c)
+        return float(to_numpy(mdrnn.linear_loss_and_grads(mdrnn.MDRNNParams(**arrays), xx, c)[0]))
 
+    return inputs, {k: to_numpy(v) for k, v in grads.arrays().items()}, loss
+
+
+def test_backward_matches_central_differences_entrywise(backend):
+    """Every entry of every adjoint against (L(θ + ε e) - L(θ - ε e)) / 2ε, float64."""
+    inputs, grads, loss = _linear_loss_problem(backend, (3, 4, 2, 3, 2), 7)
     for name in inputs:  # each adjoint on its own, so a failure names it
         rel = check.gradient_error(lambda a, name=name: loss({**inputs, name: a[name]}), {name: inputs[name]},
-                                   {name: to_numpy(grads.arrays()[name])}, h=1e-6)
+                                   {name: grads[name]}, h=1e-6)
         assert rel <= 1e-7, f"{name}: relative error {rel:.2e}"
 
 
 def test_backward_in_a_random_direction_on_a_larger_grid(backend):
     """<grad, t> against the directional derivative (L(θ + εt) - L(θ - εt)) / 2ε."""
-    Gr, Gc, D, H, B = 11, 8, 3, 6, 3
-    params, x = setup(backend, Gr, Gc, D, H, B)
-    c = backend.randn((B, Gr, Gc, H), 8)
-    _, grads = mdrnn.linear_loss_and_grads(params, x, c)
-    inputs = {k: to_numpy(v) for k, v in {**params.arrays(), "x": x}.items()}
+    inputs, grads, loss = _linear_loss_problem(backend, (11, 8, 3, 6, 3), 8)
     t = check.random_direction(inputs, np.random.default_rng(9))  # unit length: the step along t is h
-
-    def loss(a):
-        arrays = {k: backend.asarray(v) for k, v in a.items()}
-        xx = arrays.pop("x")
-        return _loss(mdrnn.MDRNNParams(**arrays), xx, c)
-
     fd = check.along(loss, inputs, t, h=1e-5)
-    analytic = check.inner({k: to_numpy(v) for k, v in grads.arrays().items()}, t)
+    analytic = check.inner(grads, t)
     assert check.relative_difference(analytic, fd) <= 1e-7
 
 
