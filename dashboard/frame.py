@@ -127,6 +127,7 @@ def sidebar(url_path: str) -> widgets.Shared:
     """The shared sidebar (display, backend, precision, seed, the device it runs on), after
     applying a scene the link names (``?scene=<key>``). Resets this run's link warning."""
     st.session_state["_link_problems"] = []
+    st.session_state["_link_refused"] = set()
     st.session_state["_page"] = ""
     st.session_state.pop("_notes", None)
     _scene_from_link(url_path)

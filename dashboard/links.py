@@ -124,12 +124,19 @@ def problems() -> list[str]:
     return st.session_state.setdefault("_link_problems", [])
 
 
+def refused() -> set[str]:
+    """The keys whose link value was refused in this run (reset with :func:`problems`)."""
+    return st.session_state.setdefault("_link_refused", set())
+
+
 def check(bound: Bound) -> bool:
     """Register ``bound`` and check the link's value for it. Returns True when the value was
     refused: it is then dropped from the URL and named in the warning, and the control must not
     bind to the URL in this run (Streamlit would seed it from the refused text)."""
     bound = dataclasses.replace(bound, page=st.session_state.get("_page", ""))
     registry()[bound.key] = bound
+    if bound.key in refused():  # checked earlier in this run (a control in a closed tab is checked up front)
+        return True
     values = st.query_params.get_all(bound.key)
     if not values or bound.key in st.session_state:  # none, or written by the control itself
         return False
@@ -146,6 +153,7 @@ def check(bound: Bound) -> bool:
         return False
     if problem not in problems():
         problems().append(problem)
+    refused().add(bound.key)
     del st.query_params[bound.key]
     return True
 

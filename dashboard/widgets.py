@@ -124,6 +124,16 @@ def config_controls(cls: type[C], prefix: str, *, lecture: bool = False, skip: S
         return cls(**values)
 
 
+def check_links(cls: type[Config], prefix: str, defaults: dict[str, Any] | None = None) -> None:
+    """Check the link's values for the controls of ``cls`` before its tab decides whether they are
+    drawn: a value a closed tab's control would refuse is named in this run's warning (and dropped)
+    now, not only once a student opens that tab. Keys as :func:`config_controls` makes them."""
+    defaults = defaults or {}
+    for name in specs(cls):
+        key = f"{prefix}_{name}" if prefix else name
+        links.check(links.field_bound(cls, name, key, defaults.get(name, cls.__dataclass_fields__[name].default)))
+
+
 def tabs(labels: Sequence[str], key: str) -> Sequence[Any]:
     """Tabs whose choice is kept in the link (``?{key}=<label>``); only the open tab is drawn.
 

@@ -52,6 +52,8 @@ with main:
         st.rerun()
     if result.warning:
         st.warning(result.warning, icon=":material/warning:")
+    # the seed tab's step, checked whichever tab is open, so a bad value is named at once
+    step_refused = links.check(links.int_bound("lstm_step", "Step t", min(2, cfg.T), 1, cfg.T))
     tab_fwd, tab_bwd, tab_seed, tab_check = widgets.tabs(
         ["Forward pass", "Backward pass", "The seed's equations (1)-(9)", "Gradient check"], key="lstm_tab")
 
@@ -120,9 +122,8 @@ with tab_seed:
     if tab_seed.open:
         if st.session_state.get("lstm_step", 1) > cfg.T:
             st.session_state["lstm_step"] = cfg.T
-        refused = links.check(links.int_bound("lstm_step", "Step t", min(2, cfg.T), 1, cfg.T))
         t = 1 if cfg.T == 1 else st.slider(
-            "Step t", 1, cfg.T, 2, key="lstm_step", bind=None if refused else "query-params",
+            "Step t", 1, cfg.T, 2, key="lstm_step", bind=None if step_refused else "query-params",
             help="the step at which eqs (1)-(8) are evaluated (eq (9) sums over all steps)")
         with widgets.stop_on_error():
             rep = compute.lstm_seed(cfg, t, run.seed)

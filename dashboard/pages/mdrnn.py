@@ -41,6 +41,7 @@ with main, widgets.stop_on_error(cost_args):
     result = compute.mdrnn_measure(grid, run)
 sched = result.schedules
 
+widgets.check_links(SweepConfig, "mdrnn_sweep")  # the Scaling tab's settings, whichever tab is open
 with main:
     tab_wave, tab_cost, tab_scale, tab_states = widgets.tabs(
         ["Wavefront", "Cost against the models", "Scaling", "States"], key="mdrnn_tab")

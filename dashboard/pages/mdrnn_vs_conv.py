@@ -47,6 +47,8 @@ models = ctx.models
 i, j = cfg.i_star, cfg.j_star
 sens_args = cli_command(cfg, run=run)
 
+widgets.check_links(WarpTestConfig, "mvcw")  # the warping test's settings, whichever tab is open
+widgets.check_links(DigitView, "mvcw")
 with main:
     tab_ctx, tab_vanish, tab_cost, tab_warp = widgets.tabs(
         ["Context", "Vanishing gradients", "Cost", "Warping test"], key="compare_tab")

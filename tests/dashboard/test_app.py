@@ -69,3 +69,21 @@ def test_controls_register_their_link_parameters_for_scenes_and_the_property_tes
     bound = at.session_state["_bound"]
     assert {"lecture", "theme", "backend", "precision", "seed"} <= set(bound)
     assert bound["seed"].default == 0 and bound["seed"].parse("12") == 12
+
+
+@pytest.mark.parametrize(("url_path", "key", "value", "named"), [
+    ("lstm", "lstm_step", "999", "Step t = `'999'` (allowed: 1 to 30)"),
+    ("mdrnn", "mdrnn_sweep_repeat", "1e400", "`'1e400'`"),
+    ("mdrnn-vs-conv", "mvcw_epochs", "[x](http://example.com)", "`'[x](http://example.com)'`"),
+    ("mdrnn-vs-conv", "mvcw_digit", "7", "Test digit shown = `'7'`"),
+])
+def test_a_bad_value_for_a_closed_tabs_control_is_named_at_once(url_path, key, value, named):
+    """The control sits in a tab the link does not open; its value is still checked, dropped and
+    named in the page's warning (before, it waited unnamed until that tab was opened)."""
+    from tests.harness import open_page
+
+    at = open_page(url_path, {key: value})
+    assert not at.exception
+    warnings = [w.value for w in at.warning if w.value.startswith("The link's")]
+    assert len(warnings) == 1 and named in warnings[0], warnings
+    assert key not in at.query_params
