@@ -43,6 +43,12 @@ def namespace(*arrays: Any) -> Any:
     return array_api_compat.array_namespace(*arrays)
 
 
+def sigmoid(z: Any) -> Any:
+    """σ(z) = ½ + ½ tanh(z/2) for an array of any namespace: the same function as 1/(1 + e^-z),
+    without its overflow for large |z| (the LSTM's gates and the MDLSTM's)."""
+    return 0.5 + 0.5 * namespace(z).tanh(0.5 * z)
+
+
 def abs_max(x: Any) -> float:
     """max |x| as a Python float, NaN if x holds a NaN, with no temporary |x| (and, for NumPy,
     without the per-call cost of the function wrappers: asked at every training step). ``x``

@@ -34,17 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import Backend, namespace, to_numpy
+from core.backend import Backend, namespace, sigmoid, to_numpy
 from core.grid.layout import diagonal_rows, skew, unskew
 from core.limits import ConfigError, echo
 
 CELLS = ("graves", "stable")
 GATES = 5  # blocks of a: i, f_W | f, f_N | lam, o, g
-
-
-def sigmoid(xp: Any, a: Any) -> Any:
-    """Logistic function written with tanh, so no exp overflows for large |a|."""
-    return 0.5 + 0.5 * xp.tanh(0.5 * a)
 
 
 def init_params(backend: Backend, D: int, H: int, seed: int, dtype: str = "float64",
@@ -68,7 +63,7 @@ def cell_forward(a: Any, c_W: Any, c_N: Any, cell: str) -> tuple[Any, Any, Any]:
     """Pre-activations a (N, 5H) and neighbour cells (N, H) -> (h, c, gates (N, 5H))."""
     xp = namespace(a, c_W, c_N)
     H = a.shape[-1] // GATES
-    s = sigmoid(xp, a[..., :4 * H])
+    s = sigmoid(a[..., :4 * H])
     g = xp.tanh(a[..., 4 * H:])
     i, f1, f2, o = s[..., :H], s[..., H:2 * H], s[..., 2 * H:3 * H], s[..., 3 * H:]
     if cell == "graves":

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from core.backend import namespace
+from core.backend import namespace, sigmoid
 from core.limits import ConfigError, echo
 from core.lstm import sweep
 
@@ -120,12 +120,6 @@ class StepAdjoint:
     c_bar: Any  # adjoint of c(t), eq (2)
     h_prev_bar: Any  # the part of h_bar(t-1) that flows through step t: eq (1) without dL/dh
     c_prev_bar: Any  # the part of c_bar(t-1) that flows through step t: c_bar(t) f(t)
-
-
-def sigmoid(z: Any) -> Any:
-    """σ(z) = ½ + ½ tanh(z/2): the same function as 1/(1 + e^-z), without its overflow."""
-    xp = namespace(z)
-    return 0.5 + 0.5 * xp.tanh(0.5 * z)
 
 
 def lstm_step(p: LSTMParams, x_t: Any, h_prev: Any, c_prev: Any,
