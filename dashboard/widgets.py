@@ -124,14 +124,14 @@ def config_controls(cls: type[C], prefix: str, *, lecture: bool = False, skip: S
         return cls(**values)
 
 
-def check_links(cls: type[Config], prefix: str, defaults: dict[str, Any] | None = None) -> None:
+def check_links(cls: type[Config], prefix: str) -> None:
     """Check the link's values for the controls of ``cls`` before its tab decides whether they are
     drawn: a value a closed tab's control would refuse is named in this run's warning (and dropped)
-    now, not only once a student opens that tab. Keys as :func:`config_controls` makes them."""
-    defaults = defaults or {}
+    now, not only once a student opens that tab. Keys and defaults as :func:`config_controls` has
+    them for a config drawn without page defaults."""
     for name in specs(cls):
         key = f"{prefix}_{name}" if prefix else name
-        links.check(links.field_bound(cls, name, key, defaults.get(name, cls.__dataclass_fields__[name].default)))
+        links.check(links.field_bound(cls, name, key, cls.__dataclass_fields__[name].default))
 
 
 def tabs(labels: Sequence[str], key: str) -> Sequence[Any]:
